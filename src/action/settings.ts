@@ -1,0 +1,162 @@
+/**
+ * Every input of every entry point, declared once and parsed once into typed settings. A step reads inputs only
+ * through `reader()`, which refuses names its entry does not declare: the action.yml test holds these lists
+ * against the action.yml files, so the code and the files cannot drift apart.
+ */
+import { join } from 'node:path';
+import { invalidInput, JobError } from '../core/errors.js';
+import {
+  parseBoolean,
+  parseDuration,
+  parseHeaders,
+  parseInstance,
+  parseJobRef,
+  parseJsonObject,
+  parseList,
+  parseServerUrl,
+  redactedValues,
+  type JsonObject,
+} from '../core/parse.js';
+import type { ActionHost } from './host.js';
+
+const COMMON = ['headers', 'instance', 'state-dir'] as const;
+const SUBMIT = ['server', 'tool', 'arguments', 'task-ttl', 'timeout-minutes', 'redact', ...COMMON] as const;
+const WAIT_OPTIONS = ['timeout-minutes', 'cancel-on-timeout', 'fail-on-error', 'poll-interval'] as const;
+
+export const ENTRY_INPUTS = {
+  submit: SUBMIT,
+  wait: ['job-id', ...WAIT_OPTIONS, ...COMMON],
+  cancel: ['job-id', 'reason', ...COMMON],
+  /** The root action: submit and wait in one step. */
+  call: [...new Set([...SUBMIT, ...WAIT_OPTIONS])],
+} as const satisfies Record<string, readonly string[]>;
+
+export type Entry = keyof typeof ENTRY_INPUTS;
+type InputOf<E extends Entry> = (typeof ENTRY_INPUTS)[E][number];
+export type InputReader<E extends Entry> = (name: InputOf<E>) => string;
+
+export function reader<E extends Entry>(host: ActionHost, entry: E): InputReader<E> {
+  const declared = new Set<string>(ENTRY_INPUTS[entry]);
+  return (name) => {
+    if (!declared.has(name))
+      throw new JobError('INTERNAL', `The ${entry} step read input '${name}', which its action.yml does not declare`);
+    return host.input(name).trim();
+  };
+}
+
+export interface CommonSettings {
+  headers: Record<string, string>;
+  instance: string;
+  stateDir: string;
+}
+
+export interface SubmitSettings extends CommonSettings {
+  server: string;
+  tool: string;
+  arguments: JsonObject;
+  redact: string[];
+  ttlMs?: number;
+  timeoutMs?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  cancelOnTimeout: boolean;
+  failOnError: boolean;
+  pollFloorMs?: number;
+}
+
+export interface WaitSettings extends CommonSettings, WaitOptions {
+  job: string;
+}
+
+export interface CancelSettings extends CommonSettings {
+  job: string;
+  reason?: string;
+}
+
+export type CallSettings = SubmitSettings & WaitOptions;
+
+/**
+ * Parses the inputs every entry shares. Header values are masked before anything else can log them, even when a
+ * later input turns out to be invalid.
+ */
+function common(read: (name: (typeof COMMON)[number]) => string, host: ActionHost): CommonSettings {
+  const rawHeaders = read('headers');
+  // Mask whatever follows a colon before parsing, so a malformed line cannot leak a value into an error.
+  for (const line of rawHeaders.split(/\r?\n/)) {
+    const value = line.slice(line.indexOf(':') + 1).trim();
+    if (line.includes(':') && value !== '') host.setSecret(value);
+  }
+  const headers = parseHeaders('headers', rawHeaders);
+  const instance = parseInstance('instance', read('instance'));
+  let stateDir = read('state-dir');
+  if (stateDir === '') {
+    const runnerTemp = host.env('RUNNER_TEMP');
+    if (runnerTemp === undefined || runnerTemp === '') {
+      throw invalidInput('state-dir', 'is empty and RUNNER_TEMP is not set; give a directory for job records');
+    }
+    stateDir = join(runnerTemp, 'mcp-jobs');
+  }
+  return { headers, instance, stateDir };
+}
+
+/** The inputs every entry shares, alone (the post step needs only the headers to reach the server again). */
+export function commonSettings(host: ActionHost, entry: Entry): CommonSettings {
+  return common(reader(host, entry) as InputReader<'wait'>, host);
+}
+
+function required(read: (name: never) => string, name: string, what: string): string {
+  const value = (read as (n: string) => string)(name);
+  if (value === '') throw invalidInput(name, `is required (${what})`);
+  return value;
+}
+
+export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'submit'): SubmitSettings {
+  const read = reader(host, entry) as InputReader<'submit'>;
+  const shared = common(read, host);
+  const server = parseServerUrl('server', required(read, 'server', 'the MCP server URL')).toString();
+  const tool = required(read, 'tool', 'the name of the tool to call');
+  const args = parseJsonObject('arguments', read('arguments'));
+  const redact = parseList(read('redact'));
+  for (const value of redactedValues(args, redact)) host.setSecret(value);
+  const ttlMs = parseDuration('task-ttl', read('task-ttl'));
+  const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
+  return {
+    ...shared,
+    server,
+    tool,
+    arguments: args,
+    redact,
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+function waitOptions(read: (name: (typeof WAIT_OPTIONS)[number]) => string): WaitOptions {
+  const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
+  const pollFloorMs = parseDuration('poll-interval', read('poll-interval'));
+  return {
+    cancelOnTimeout: parseBoolean('cancel-on-timeout', read('cancel-on-timeout'), true),
+    failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(pollFloorMs === undefined ? {} : { pollFloorMs }),
+  };
+}
+
+export function waitSettings(host: ActionHost): WaitSettings {
+  const read = reader(host, 'wait');
+  const shared = common(read, host);
+  return { ...shared, job: parseJobRef('job-id', read('job-id')), ...waitOptions(read) };
+}
+
+export function cancelSettings(host: ActionHost): CancelSettings {
+  const read = reader(host, 'cancel');
+  const shared = common(read, host);
+  const reason = read('reason');
+  return { ...shared, job: parseJobRef('job-id', read('job-id')), ...(reason === '' ? {} : { reason }) };
+}
+
+export function callSettings(host: ActionHost): CallSettings {
+  return { ...submitSettings(host, 'call'), ...waitOptions(reader(host, 'call')) };
+}

@@ -1,0 +1,72 @@
+/** What every command shares: its ports, how it finds a job, and how it records a change. */
+import { JobError } from '../errors.js';
+import { LATEST } from '../parse.js';
+import type { Clock, JobStore, Log, TaskClient, TaskSnapshot } from '../ports.js';
+import { applyChange, type JobChange, type JobRecord } from '../record.js';
+import { localStatus } from '../status.js';
+
+export interface CommandContext {
+  store: JobStore;
+  tasks: TaskClient;
+  clock: Clock;
+  log: Log;
+}
+
+/** Finds a job by ID or `latest` (the newest job of the instance). */
+export async function resolveJob(
+  ctx: CommandContext,
+  instance: string,
+  ref: string,
+  input = 'job-id',
+): Promise<JobRecord> {
+  if (ref === LATEST) {
+    const [newest] = await ctx.store.list(instance);
+    if (newest === undefined) {
+      throw new JobError(
+        'JOB_NOT_FOUND',
+        `Input '${input}' is '${LATEST}', but instance '${instance}' has no jobs in ${ctx.store.description}; run submit first (with the same instance and state-dir)`,
+        { input },
+      );
+    }
+    return newest;
+  }
+  const record = await ctx.store.get(instance, ref);
+  if (record === undefined) {
+    throw new JobError(
+      'JOB_NOT_FOUND',
+      `Input '${input}': job ${ref} is not in instance '${instance}' of ${ctx.store.description}; check the job ID, the instance and the state-dir`,
+      { input, jobId: ref },
+    );
+  }
+  return record;
+}
+
+/** Applies a change through the status machine and persists it when something changed. */
+export async function record(
+  ctx: CommandContext,
+  current: JobRecord,
+  change: JobChange,
+): Promise<{ record: JobRecord; changed: boolean }> {
+  const applied = applyChange(current, change, ctx.clock.now());
+  if (applied.changed) await ctx.store.put(applied.record);
+  return applied;
+}
+
+/** The change that a task snapshot from the server means for our record. */
+export function changeFromSnapshot(task: TaskSnapshot): JobChange {
+  const change: JobChange = { status: localStatus(task.status), remoteStatus: task.status };
+  if (task.statusMessage !== undefined) change.statusMessage = task.statusMessage;
+  if (task.ttlMs !== undefined) change.ttlMs = task.ttlMs;
+  if (task.pollIntervalMs !== undefined) change.pollIntervalMs = task.pollIntervalMs;
+  return change;
+}
+
+/** One log line per status change: `job_x: running (remote working): Gathering sources...`. */
+export function statusLine(record: JobRecord): string {
+  const remote =
+    record.remoteStatus !== undefined && localStatus(record.remoteStatus) !== record.status
+      ? ` (server: ${record.remoteStatus})`
+      : '';
+  const message = record.statusMessage !== undefined ? `: ${record.statusMessage}` : '';
+  return `${record.jobId}: ${record.status}${remote}${message}`;
+}

@@ -1,0 +1,101 @@
+/**
+ * submit: record the job, start the tool call as a task, record the task. The record is written before the server
+ * is contacted, so a step killed mid-submit never leaves a task nobody knows about.
+ */
+import { describeError, isJobError, JobError } from '../errors.js';
+import { redactArguments, type JsonObject } from '../parse.js';
+import type { ServerTarget, TaskConnection } from '../ports.js';
+import { createRecord, type JobRecord } from '../record.js';
+import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
+
+export interface SubmitRequest {
+  instance: string;
+  server: ServerTarget;
+  tool: string;
+  arguments: JsonObject;
+  /** Argument paths whose values are stored as `***`. */
+  redact: string[];
+  ttlMs?: number;
+  /** When the job should be given up (from `timeout-minutes`). */
+  deadline?: Date;
+  github?: Record<string, string>;
+  /** Aborted when the step is being stopped (SIGINT/SIGTERM). */
+  interrupt?: AbortSignal;
+}
+
+export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promise<JobRecord> {
+  let job = createRecord({
+    instance: req.instance,
+    serverUrl: req.server.url,
+    tool: req.tool,
+    arguments: redactArguments(req.arguments, req.redact),
+    redactedArguments: req.redact,
+    ...(req.deadline === undefined ? {} : { deadline: req.deadline.toISOString() }),
+    ...(req.ttlMs === undefined ? {} : { requestedTtlMs: req.ttlMs }),
+    ...(req.github === undefined ? {} : { github: req.github }),
+    now: ctx.clock.now(),
+  });
+  await ctx.store.put(job);
+  ctx.log.info(`${job.jobId}: submitting ${req.tool} to ${req.server.url}`);
+
+  let connection: TaskConnection | undefined;
+  try {
+    connection = await ctx.tasks.open(req.server, undefined, req.interrupt);
+    if (req.interrupt?.aborted) throw req.interrupt.reason;
+    // The call itself is not aborted on interrupt: once sent, the server may create the task, and only its reply
+    // tells us which task to cancel.
+    const submitted = await connection.submit({
+      tool: req.tool,
+      arguments: req.arguments,
+      ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
+    });
+    job = (await record(ctx, job, { ...changeFromSnapshot(submitted.task), remote: submitted.remote })).record;
+    ctx.log.info(`${statusLine(job)} (task ${submitted.task.taskId})`);
+    if (req.interrupt?.aborted) {
+      ctx.log.warning(`${job.jobId}: the step is being stopped; cancelling task ${submitted.task.taskId}`);
+      const after = await connection.cancel(submitted.remote).catch((error: unknown) => {
+        ctx.log.warning(`${job.jobId}: cancelling task ${submitted.task.taskId} failed: ${describeError(error)}`);
+        return undefined;
+      });
+      if (after !== undefined) {
+        job = (
+          await record(ctx, job, {
+            ...changeFromSnapshot(after),
+            ...(after.status === 'cancelled' ? { cancelReason: 'signal' as const } : {}),
+          })
+        ).record;
+      }
+    }
+    return job;
+  } catch (error) {
+    // Once the server holds a task, the record must keep pointing at it: never mark such a job failed here.
+    if (job.remote !== undefined) throw error;
+    const interrupted = req.interrupt?.aborted === true;
+    const failure = interrupted
+      ? new JobError('INTERRUPTED', `The step was stopped before ${req.tool} was submitted`, {
+          jobId: job.jobId,
+        })
+      : error;
+    job = (
+      await record(ctx, job, {
+        status: interrupted ? 'canceled' : 'failed',
+        ...(interrupted ? { cancelReason: 'signal' as const } : {}),
+        error: {
+          code: isJobError(failure) ? failure.code : 'INTERNAL',
+          message: describeError(failure),
+        },
+      })
+    ).record;
+    // The step reports the failed job (outputs, summary), so the error names it.
+    throw isJobError(failure)
+      ? new JobError(failure.code, failure.message, {
+          jobId: job.jobId,
+          retryable: failure.retryable,
+          cause: failure.cause,
+          ...(failure.input === undefined ? {} : { input: failure.input }),
+        })
+      : failure;
+  } finally {
+    await connection?.close();
+  }
+}

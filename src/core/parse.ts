@@ -1,0 +1,222 @@
+/**
+ * Pure parsers for everything a user writes in a workflow. Each one names the input it parses in its errors, so the
+ * message the user sees says which line of their workflow to fix. Nothing here reads the environment.
+ */
+import { invalidInput } from './errors.js';
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Parses a duration: `90s`, `15m`, `2h`, `1h30m`, `500ms`, or a plain number in `plainUnit` (seconds unless the input
+ * is itself counted in another unit, like `timeout-minutes`). Returns milliseconds; an empty value is `undefined`.
+ */
+export function parseDuration(input: string, raw: string, plainUnit: 's' | 'm' = 's'): number | undefined {
+  const value = raw.trim();
+  if (value === '') return undefined;
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    ms = Number(value) * UNIT_MS[plainUnit]!;
+  } else {
+    const parts = [...value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy)];
+    const consumed = parts.reduce((n, p) => n + p[0].length, 0);
+    if (parts.length === 0 || consumed !== value.length) {
+      throw invalidInput(
+        input,
+        `must be a duration like 90s, 15m, 2h or a plain number of ${plainUnit === 'm' ? 'minutes' : 'seconds'} (got '${value}')`,
+      );
+    }
+    ms = parts.reduce((n, p) => n + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+  }
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw invalidInput(input, `must be a positive duration (got '${value}')`);
+  }
+  if (ms > 31 * UNIT_MS.d!) {
+    throw invalidInput(input, `must be at most 31 days (got '${value}')`);
+  }
+  return Math.round(ms);
+}
+
+/** Formats milliseconds for people: `4.2s`, `3m 5s`, `1h 2m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  const totalSeconds = Math.round(ms / 1_000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  return h > 0 ? `${h}h ${m}m` : `${m}m ${s}s`;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers the transport owns: a user value would break the session or the protocol negotiation. */
+const RESERVED_HEADERS = new Set([
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'content-type',
+  'content-length',
+  'accept',
+  'host',
+  'connection',
+  'transfer-encoding',
+]);
+
+/**
+ * Parses multi-line `Name: value` headers. Blank lines and lines starting with `#` are skipped. Errors name the line
+ * number but never echo the line: it may hold a secret.
+ */
+export function parseHeaders(input: string, raw: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  raw.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const colon = trimmed.indexOf(':');
+    if (colon <= 0) {
+      throw invalidInput(
+        input,
+        `line ${index + 1} is not of the form 'Name: value' (it has no header name before a colon)`,
+      );
+    }
+    const name = trimmed.slice(0, colon).trim();
+    const value = trimmed.slice(colon + 1).trim();
+    if (!HEADER_NAME.test(name)) {
+      throw invalidInput(input, `line ${index + 1} has an invalid header name '${name}'`);
+    }
+    if (RESERVED_HEADERS.has(name.toLowerCase())) {
+      throw invalidInput(input, `line ${index + 1} sets '${name}', which mcp-jobs manages itself`);
+    }
+    if (value === '') {
+      throw invalidInput(input, `line ${index + 1} gives header '${name}' an empty value`);
+    }
+    if (/[\r\n\0]/.test(value)) {
+      throw invalidInput(input, `line ${index + 1} has a control character in the value of '${name}'`);
+    }
+    headers[name] = value;
+  });
+  return headers;
+}
+
+/** Parses the server URL: http or https only, no credentials in the URL (they would end up in the job record). */
+export function parseServerUrl(input: string, raw: string): URL {
+  const value = raw.trim();
+  if (value === '') throw invalidInput(input, 'is required (the MCP server URL)');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidInput(input, `must be an http(s) URL (got '${value}')`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidInput(input, `must be an http(s) URL; '${url.protocol}' is not supported`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalidInput(
+      input,
+      'must not carry credentials; pass them in the headers input instead (an Authorization header)',
+    );
+  }
+  return url;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Parses tool arguments: a JSON object (an empty value means `{}`). */
+export function parseJsonObject(input: string, raw: string): JsonObject {
+  const value = raw.trim();
+  if (value === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw invalidInput(input, `is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed;
+    throw invalidInput(input, `must be a JSON object, not ${kind}`);
+  }
+  return parsed as JsonObject;
+}
+
+/** Splits a list input on newlines and commas, dropping blanks. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Returns a copy of `args` with each named path (`token`, `auth.password`) replaced by `***`. */
+export function redactArguments(args: JsonObject, paths: readonly string[]): JsonObject {
+  const copy = structuredClone(args);
+  for (const path of paths) {
+    const keys = path.split('.');
+    let node: JsonValue | undefined = copy;
+    for (const [i, key] of keys.entries()) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node) || !(key in node)) break;
+      if (i === keys.length - 1) node[key] = '***';
+      else node = node[key];
+    }
+  }
+  return copy;
+}
+
+/** Every string value inside the named argument paths: they are masked in logs like header values. */
+export function redactedValues(args: JsonObject, paths: readonly string[]): string[] {
+  const found: string[] = [];
+  const collect = (v: JsonValue | undefined): void => {
+    if (typeof v === 'string' || typeof v === 'number') found.push(String(v));
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  for (const path of paths) {
+    let node: JsonValue | undefined = args;
+    for (const key of path.split('.')) {
+      node = node !== null && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
+    }
+    collect(node);
+  }
+  return found.filter((s) => s !== '');
+}
+
+const JOB_ID = /^job_[A-Za-z0-9_-]{6,64}$/;
+export const LATEST = 'latest';
+
+/** A job ID as given by a user: a `job_…` ID or `latest`. IDs go into file names, so nothing else is accepted. */
+export function parseJobRef(input: string, raw: string): string {
+  const value = raw.trim();
+  if (value === '') throw invalidInput(input, `is required (a job ID from submit, or '${LATEST}')`);
+  if (value === LATEST || JOB_ID.test(value)) return value;
+  throw invalidInput(input, `must be a job ID like 'job_…' or '${LATEST}' (got '${value}')`);
+}
+
+export function isJobId(value: string): boolean {
+  return JOB_ID.test(value);
+}
+
+const INSTANCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function parseInstance(input: string, raw: string): string {
+  const value = raw.trim() === '' ? 'default' : raw.trim();
+  if (!INSTANCE.test(value) || value.includes('..')) {
+    throw invalidInput(
+      input,
+      `must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '${value}')`,
+    );
+  }
+  return value;
+}
+
+/** The strict booleans the runner itself accepts (as `core.getBooleanInput`), with a message naming the input. */
+export function parseBoolean(input: string, raw: string, fallback: boolean): boolean {
+  const value = raw.trim();
+  if (value === '') return fallback;
+  if (['true', 'True', 'TRUE'].includes(value)) return true;
+  if (['false', 'False', 'FALSE'].includes(value)) return false;
+  throw invalidInput(input, `must be true or false (got '${value}')`);
+}

@@ -1,0 +1,109 @@
+/**
+ * The ports of the job core: what it needs from the world, as interfaces. Implementations live elsewhere (store/,
+ * mcp/, action/); tests pass plain fakes.
+ */
+import type { JsonObject } from './parse.js';
+import type { JobRecord, RemoteRef } from './record.js';
+import type { RemoteStatus } from './status.js';
+
+/** Where job records live. `put` replaces the stored record of the same job atomically. */
+export interface JobStore {
+  /** A short name for messages: `local files at <dir>`. */
+  readonly description: string;
+  get(instance: string, jobId: string): Promise<JobRecord | undefined>;
+  put(record: JobRecord): Promise<void>;
+  /** Records of an instance, newest first by creation time. */
+  list(instance: string): Promise<JobRecord[]>;
+}
+
+/** The MCP server a job talks to. Headers are secrets: they never leave this object. */
+export interface ServerTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** A task as the server reports it, generation-neutral. */
+export interface TaskSnapshot {
+  taskId: string;
+  status: RemoteStatus;
+  statusMessage?: string;
+  ttlMs?: number | null;
+  pollIntervalMs?: number;
+}
+
+export type TaskOutcome =
+  | { status: 'completed'; result: JsonObject; task?: TaskSnapshot }
+  | {
+      status: 'failed';
+      error: { code?: number; message: string; data?: unknown };
+      /** The tool result, when the task failed because the tool reported an error (`isError`). */
+      result?: JsonObject;
+      task?: TaskSnapshot;
+    }
+  | { status: 'cancelled'; task?: TaskSnapshot };
+
+export interface ToolCall {
+  tool: string;
+  arguments: JsonObject;
+  /** The task TTL to ask for; the server may choose another one. */
+  ttlMs?: number;
+}
+
+export interface SubmittedTask {
+  remote: RemoteRef;
+  task: TaskSnapshot;
+}
+
+export interface WatchOptions {
+  /** Called for every status the server reports, in order. */
+  onStatus: (task: TaskSnapshot) => void | Promise<void>;
+  /** Stops watching (not the remote task). */
+  signal: AbortSignal;
+  /** Never poll more often than this. */
+  pollFloorMs?: number;
+}
+
+/** One connection to one MCP server, new (for submit) or rejoining the session of an earlier task. */
+export interface TaskConnection {
+  submit(call: ToolCall, signal?: AbortSignal): Promise<SubmittedTask>;
+  snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
+  /** Follows the task to its end. Rejects with a JobError when the task or the server is lost. */
+  watch(remote: RemoteRef, options: WatchOptions): Promise<TaskOutcome>;
+  /** Asks the server to cancel, then reads back the status it holds. */
+  cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
+  /** Releases local resources. Never ends the server-side session: tasks live in it. */
+  close(): Promise<void>;
+}
+
+export interface TaskClient {
+  open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection>;
+}
+
+export interface Clock {
+  now(): Date;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Log {
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};

@@ -1,0 +1,223 @@
+/**
+ * The job record: what one job is, persisted between steps and jobs. Versioned and validated on every read; it never
+ * holds a secret (no headers, redacted arguments). Every change goes through `applyChange`, which enforces the
+ * status machine and keeps a capped event history.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { JobError } from './errors.js';
+import type { JsonObject } from './parse.js';
+import {
+  canTransition,
+  isTerminal,
+  JOB_STATUSES,
+  REMOTE_STATUSES,
+  type JobStatus,
+  type RemoteStatus,
+} from './status.js';
+
+export const SCHEMA_VERSION = 1;
+export const MAX_EVENTS = 100;
+
+const isoTime = z.iso.datetime({ offset: true });
+const json: z.ZodType<unknown> = z.unknown();
+
+export const CANCEL_REASONS = ['timeout', 'signal', 'user'] as const;
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
+export const GENERATIONS = ['2025-11-25'] as const;
+export type Generation = (typeof GENERATIONS)[number];
+
+const remoteSchema = z.object({
+  /** The protocol generation the task was created with; wait and cancel speak the same one. */
+  generation: z.enum(GENERATIONS),
+  taskId: z.string().min(1),
+  /** The negotiated protocol version (HTTP `MCP-Protocol-Version`). */
+  protocolVersion: z.string().min(1),
+  /** The MCP session the task lives in (2025-11-25 tasks are bound to it). */
+  sessionId: z.string().min(1).optional(),
+  /** The server's capabilities from `initialize`: a rejoined session does not see them again. */
+  serverCapabilities: z.record(z.string(), json),
+  /** Scope of the task reference in the tasks client. */
+  endpointId: z.string().min(1),
+});
+
+const eventSchema = z.object({
+  at: isoTime,
+  status: z.enum(JOB_STATUSES),
+  remoteStatus: z.enum(REMOTE_STATUSES).optional(),
+  message: z.string().optional(),
+});
+
+const errorSchema = z.object({
+  code: z.string().min(1),
+  message: z.string(),
+  data: json.optional(),
+});
+
+export const jobRecordSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  jobId: z.string().regex(/^job_[A-Za-z0-9_-]{6,64}$/),
+  instance: z.string().min(1),
+  server: z.object({ transport: z.literal('streamable-http'), url: z.string().url() }),
+  tool: z.string().min(1),
+  arguments: z.record(z.string(), json),
+  redactedArguments: z.array(z.string()),
+  status: z.enum(JOB_STATUSES),
+  remoteStatus: z.enum(REMOTE_STATUSES).optional(),
+  statusMessage: z.string().optional(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  startedAt: isoTime.optional(),
+  finishedAt: isoTime.optional(),
+  deadline: isoTime.optional(),
+  requestedTtlMs: z.number().int().positive().optional(),
+  ttlMs: z.number().int().nonnegative().nullable().optional(),
+  pollIntervalMs: z.number().int().nonnegative().optional(),
+  remote: remoteSchema.optional(),
+  result: json.optional(),
+  error: errorSchema.optional(),
+  cancelReason: z.enum(CANCEL_REASONS).optional(),
+  github: z.record(z.string(), z.string()).optional(),
+  events: z.array(eventSchema),
+});
+
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+export type RemoteRef = z.infer<typeof remoteSchema>;
+export type JobEvent = z.infer<typeof eventSchema>;
+export type RecordedError = z.infer<typeof errorSchema>;
+
+/** `job_` + 20 random base32 characters: safe in file names, cache keys and artifact names. */
+export function newJobId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = randomBytes(20);
+  let id = 'job_';
+  for (const byte of bytes) id += alphabet[byte % 32];
+  return id;
+}
+
+/** Parses a stored record. `source` names where it came from (a file path) for the error message. */
+export function parseRecord(text: string, source: string): JobRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new JobError('RECORD_INVALID', `Job record ${source} is not valid JSON: ${(error as Error).message}`, {
+      path: source,
+    });
+  }
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > SCHEMA_VERSION) {
+    throw new JobError(
+      'RECORD_INVALID',
+      `Job record ${source} has schema version ${version}, newer than this mcp-jobs understands (${SCHEMA_VERSION}); use the same or a newer mcp-jobs version in every step`,
+      { path: source },
+    );
+  }
+  const parsed = jobRecordSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : '(root)';
+    throw new JobError('RECORD_INVALID', `Job record ${source} is damaged: ${where}: ${issue?.message ?? 'invalid'}`, {
+      path: source,
+    });
+  }
+  return parsed.data;
+}
+
+export interface NewJob {
+  jobId?: string;
+  instance: string;
+  serverUrl: string;
+  tool: string;
+  arguments: JsonObject;
+  redactedArguments: string[];
+  deadline?: string;
+  requestedTtlMs?: number;
+  github?: Record<string, string>;
+  now: Date;
+}
+
+export function createRecord(job: NewJob): JobRecord {
+  const at = job.now.toISOString();
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    jobId: job.jobId ?? newJobId(),
+    instance: job.instance,
+    server: { transport: 'streamable-http', url: job.serverUrl },
+    tool: job.tool,
+    arguments: job.arguments,
+    redactedArguments: job.redactedArguments,
+    status: 'queued',
+    createdAt: at,
+    updatedAt: at,
+    ...(job.deadline === undefined ? {} : { deadline: job.deadline }),
+    ...(job.requestedTtlMs === undefined ? {} : { requestedTtlMs: job.requestedTtlMs }),
+    ...(job.github === undefined ? {} : { github: job.github }),
+    events: [{ at, status: 'queued' }],
+  };
+}
+
+/** One change to a job: a new status (local, remote or both) and whatever came with it. */
+export interface JobChange {
+  status: JobStatus;
+  remoteStatus?: RemoteStatus;
+  statusMessage?: string;
+  remote?: RemoteRef;
+  ttlMs?: number | null;
+  pollIntervalMs?: number;
+  result?: unknown;
+  error?: RecordedError;
+  cancelReason?: CancelReason;
+}
+
+export interface AppliedChange {
+  record: JobRecord;
+  /** False when the change was refused (the job is terminal) or changed nothing worth recording. */
+  changed: boolean;
+}
+
+/**
+ * Applies a change through the status machine. A terminal record absorbs every change: the result is the record as
+ * it was, with `changed: false`. An impossible move between non-terminal statuses is a bug, not a user error.
+ */
+export function applyChange(record: JobRecord, change: JobChange, now: Date): AppliedChange {
+  if (isTerminal(record.status)) return { record, changed: false };
+  if (!canTransition(record.status, change.status)) {
+    throw new JobError('INTERNAL', `Job ${record.jobId} cannot move from ${record.status} to ${change.status}`, {
+      jobId: record.jobId,
+    });
+  }
+  const at = now.toISOString();
+  const sameStatus =
+    change.status === record.status &&
+    (change.remoteStatus ?? record.remoteStatus) === record.remoteStatus &&
+    (change.statusMessage === undefined || change.statusMessage === record.statusMessage);
+  const next: JobRecord = { ...record, status: change.status, updatedAt: at };
+  if (change.remoteStatus !== undefined) next.remoteStatus = change.remoteStatus;
+  if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
+  if (change.remote !== undefined) next.remote = change.remote;
+  if (change.ttlMs !== undefined) next.ttlMs = change.ttlMs;
+  if (change.pollIntervalMs !== undefined) next.pollIntervalMs = change.pollIntervalMs;
+  if (change.result !== undefined) next.result = change.result;
+  if (change.error !== undefined) next.error = change.error;
+  if (change.cancelReason !== undefined) next.cancelReason = change.cancelReason;
+  if (record.status === 'queued' && change.status !== 'queued') next.startedAt ??= at;
+  if (isTerminal(change.status)) next.finishedAt = at;
+  const hasPayload = change.remote !== undefined || change.result !== undefined || change.error !== undefined;
+  if (sameStatus && !hasPayload && !isTerminal(change.status)) return { record, changed: false };
+  if (!sameStatus || isTerminal(change.status)) {
+    const event: JobEvent = { at, status: change.status };
+    if (next.remoteStatus !== undefined) event.remoteStatus = next.remoteStatus;
+    if (change.statusMessage !== undefined) event.message = change.statusMessage;
+    else if (change.error !== undefined) event.message = change.error.message;
+    next.events = [...record.events, event].slice(-MAX_EVENTS);
+  }
+  return { record: next, changed: true };
+}
+
+/** Seconds from creation to the end (or to `now` for an unfinished job). */
+export function durationSeconds(record: JobRecord, now: Date): number {
+  const end = record.finishedAt === undefined ? now.getTime() : Date.parse(record.finishedAt);
+  return Math.max(0, (end - Date.parse(record.createdAt)) / 1000);
+}

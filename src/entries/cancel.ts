@@ -1,0 +1,4 @@
+import { main } from '../action/boundary.js';
+import { cancelStep } from '../action/steps.js';
+
+main('cancel', cancelStep);

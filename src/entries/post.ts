@@ -1,0 +1,4 @@
+import { main } from '../action/boundary.js';
+import { postStep } from '../action/steps.js';
+
+main('post', postStep);

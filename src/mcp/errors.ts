@@ -1,0 +1,145 @@
+/**
+ * Turns what the MCP client libraries throw into our JobErrors. The libraries wrap errors several layers deep
+ * (ext-tasks DispatchError → SDK HTTP error → fetch TypeError → system error), so this walks the cause chain.
+ */
+import { describeError, JobError, type JobErrorDetails } from '../core/errors.js';
+
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  code?: unknown;
+  data?: unknown;
+  cause?: unknown;
+}
+
+function chain(error: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  let current: unknown = error;
+  while (current !== null && typeof current === 'object' && out.length < 8) {
+    out.push(current as ErrorLike);
+    current = (current as ErrorLike).cause;
+  }
+  return out;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The HTTP status an SDK HTTP error carries, if any. */
+function httpStatus(links: ErrorLike[]): number | undefined {
+  for (const link of links) {
+    const data = link.data as { status?: unknown } | undefined;
+    if (data !== undefined && data !== null && typeof data === 'object' && typeof data.status === 'number') {
+      return data.status;
+    }
+  }
+  return undefined;
+}
+
+/** The JSON-RPC error code, if the server answered with a JSON-RPC error. */
+export function rpcCode(error: unknown): number | undefined {
+  for (const link of chain(error)) {
+    if (typeof link.code === 'number') return link.code;
+  }
+  return undefined;
+}
+
+export interface MappingContext {
+  /** The server URL, for messages. */
+  url: string;
+  /** The task the request was about, when there is one: a lost session or unknown task means it is gone. */
+  taskId?: string;
+  /** What we were doing: `connecting`, `submitting`, `following the task`… */
+  doing: string;
+  jobId?: string;
+}
+
+/** Maps any error from the MCP client stack to a JobError with a message naming the server and the task. */
+export function toJobError(error: unknown, ctx: MappingContext): JobError {
+  if (error instanceof JobError) return error;
+  const links = chain(error);
+  const details: JobErrorDetails = { cause: error, ...(ctx.jobId ? { jobId: ctx.jobId } : {}) };
+  const reason = describeError(error);
+  const status = httpStatus(links);
+  const code = rpcCode(error);
+  const text = links.map((l) => `${l.message ?? ''} ${JSON.stringify(l.data ?? '')}`).join(' ');
+
+  if (ctx.taskId !== undefined) {
+    const sessionGone = status === 404 || (status === 400 && /session/i.test(text));
+    const taskGone = code === -32602 && /task|not found/i.test(text);
+    if (sessionGone || taskGone) {
+      return new JobError(
+        'TASK_LOST',
+        `The server no longer has task ${ctx.taskId} (${sessionGone ? 'its MCP session is gone: the server restarted or expired it' : 'it is unknown or expired'}): ${reason}`,
+        { ...details, retryable: false },
+      );
+    }
+  }
+  if (
+    links.some(
+      (l) =>
+        (typeof l.code === 'string' && NETWORK_CODES.has(l.code)) ||
+        (l.name === 'TypeError' && /fetch failed/i.test(l.message ?? '')) ||
+        /other side closed|socket hang up/i.test(l.message ?? ''),
+    ) ||
+    (status !== undefined && [502, 503, 504].includes(status))
+  ) {
+    return new JobError('SERVER_UNREACHABLE', `Cannot reach the MCP server ${ctx.url} while ${ctx.doing}: ${reason}`, {
+      ...details,
+      retryable: true,
+    });
+  }
+  if (status === 401 || status === 403) {
+    return new JobError(
+      'SERVER_ERROR',
+      `The MCP server ${ctx.url} refused the request with HTTP ${status} while ${ctx.doing}; check the 'headers' input (authorization): ${reason}`,
+      details,
+    );
+  }
+  if (
+    links.some(
+      (l) =>
+        l.name === 'ProtocolDecodeError' ||
+        l.name === 'SyntaxError' ||
+        l.name === 'ZodError' ||
+        l.name === '$ZodError' ||
+        /invalid (json|input)|failed schema validation|unexpected token|is not valid json|parse error/i.test(
+          l.message ?? '',
+        ),
+    ) ||
+    code === -32700
+  ) {
+    return new JobError(
+      'PROTOCOL_ERROR',
+      `The MCP server ${ctx.url} sent a reply that is not valid MCP while ${ctx.doing}: ${reason}`,
+      details,
+    );
+  }
+  if (status !== undefined) {
+    return new JobError(
+      'SERVER_ERROR',
+      `The MCP server ${ctx.url} answered HTTP ${status} while ${ctx.doing}: ${reason}`,
+      details,
+    );
+  }
+  if (code !== undefined) {
+    return new JobError(
+      'SERVER_ERROR',
+      `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`,
+      details,
+    );
+  }
+  return new JobError('INTERNAL', `Unexpected failure while ${ctx.doing} with ${ctx.url}: ${reason}`, details);
+}
