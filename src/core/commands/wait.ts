@@ -95,12 +95,14 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   };
 
   let connection: TaskConnection | undefined;
+  /** Set while the server is unreachable: when the deadline passes then, there is nobody to send a cancel to. */
+  let unreachable: { since: number; error: JobError } | undefined;
   try {
-    let unreachableSince: number | undefined;
     let backoff = BACKOFF_START_MS;
     for (;;) {
       try {
         connection ??= await ctx.tasks.open(target, remote, stop.signal);
+        unreachable = undefined;
         const outcome = await connection.watch(remote, {
           signal: stop.signal,
           ...(req.pollFloorMs === undefined ? {} : { pollFloorMs: req.pollFloorMs }),
@@ -118,15 +120,9 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
         if (!isJobError(error) || !error.retryable) throw error;
         // The server went away: keep trying until the deadline (or a grace period when there is none).
         const now = ctx.clock.now().getTime();
-        unreachableSince ??= now;
-        const giveUpAt = deadline ?? unreachableSince + (req.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS);
-        if (now >= giveUpAt) {
-          throw new JobError(
-            'SERVER_UNREACHABLE',
-            `${job.server.url} stayed unreachable for ${formatDuration(now - unreachableSince)} while waiting for job ${job.jobId}: ${error.message}`,
-            { jobId: job.jobId, cause: error },
-          );
-        }
+        unreachable = { since: unreachable?.since ?? now, error };
+        const giveUpAt = deadline ?? unreachable.since + (req.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS);
+        if (now >= giveUpAt) throw stillUnreachable(job, unreachable, now);
         ctx.log.warning(`${job.jobId}: ${error.message}; retrying in ${formatDuration(backoff)}`);
         await connection?.close();
         connection = undefined;
@@ -140,6 +136,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   } catch (error) {
     if (!stop.signal.aborted || error !== stop.signal.reason) throw error;
     const byDeadline = error instanceof DeadlineReached;
+    if (byDeadline && unreachable !== undefined) throw stillUnreachable(job, unreachable, ctx.clock.now().getTime());
     const waited = formatDuration(ctx.clock.now().getTime() - started);
     if (byDeadline && !req.cancelOnTimeout) {
       ctx.log.warning(
@@ -161,6 +158,14 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     req.interrupt?.removeEventListener('abort', onInterrupt);
     await connection?.close();
   }
+}
+
+function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {
+  return new JobError(
+    'SERVER_UNREACHABLE',
+    `${job.server.url} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; task ${job.remote?.taskId ?? ''} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
+    { jobId: job.jobId, cause: unreachable.error, retryable: false },
+  );
 }
 
 /**
