@@ -32,7 +32,10 @@ function errorAnnotations(run: RunEntryResult): string[] {
 describe('cancel', () => {
   it('cancels a running task on the server and reports the status the server holds', async () => {
     const runnerTemp = makeRunnerTemp();
-    const { jobId, taskId } = await submit(runnerTemp, 'until-cancelled');
+    const { jobId, taskId } = await submit(runnerTemp, 'until-cancelled', {}, { 'task-ttl': '90s' });
+    // The requested TTL reached the server, and the record keeps what the server chose.
+    expect((await fixtureTask(server, taskId))?.ttl).toBe(90_000);
+    expect(readRecord(runnerTemp, jobId)).toMatchObject({ requestedTtlMs: 90_000, ttlMs: 90_000 });
     const run = await runEntry('cancel', { runnerTemp, inputs: { 'job-id': jobId, reason: 'release abandoned' } });
     expect({ code: run.code, run: run.code === 0 ? '' : describeRun(run) }).toEqual({ code: 0, run: '' });
     expect(run.outputs.status).toBe('canceled');

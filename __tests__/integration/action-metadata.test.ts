@@ -4,6 +4,7 @@
  * outputs the steps write are exactly the declared ones.
  */
 import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -18,6 +19,7 @@ import {
   type Entry,
 } from '../../src/action/settings.js';
 import { applyChange, createRecord } from '../../src/core/record.js';
+import { CLIENT_INFO } from '../../src/mcp/task-client.js';
 import { makeRunnerTemp, REPO_ROOT } from '../helpers/runner.js';
 
 interface ActionYml {
@@ -79,6 +81,19 @@ const PARSERS: Record<Entry, (host: ActionHost) => unknown> = {
   cancel: cancelSettings,
   call: callSettings,
 };
+
+it('the client identifies itself with the package version', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  expect(CLIENT_INFO).toEqual({ name: 'mcp-jobs', version: pkg.version });
+});
+
+it("the README's input and output tables are the action.yml files'", () => {
+  const check = spawnSync(process.execPath, ['scripts/readme-tables.mjs', '--check'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  expect({ code: check.status, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
+});
 
 describe.each(ACTIONS)('$dir/action.yml', ({ dir, entry, post }) => {
   const yml = load(dir);

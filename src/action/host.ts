@@ -46,7 +46,12 @@ export function actionsHost(): ActionHost {
     },
     summary: async (markdown) => {
       if (process.env.GITHUB_STEP_SUMMARY === undefined || process.env.GITHUB_STEP_SUMMARY === '') return;
-      await core.summary.addRaw(markdown, true).write();
+      // The summary is a report, not the job: failing to write it must not fail a step whose job is fine.
+      await core.summary
+        .addRaw(markdown, true)
+        .write()
+        .catch((error: unknown) => core.warning(`Could not write the job summary: ${(error as Error).message}`))
+        .finally(() => core.summary.emptyBuffer());
     },
     fail: (message, title) => {
       core.error(message, title === undefined ? {} : { title });

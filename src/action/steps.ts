@@ -195,7 +195,9 @@ export async function callStep(host: ActionHost): Promise<void> {
   try {
     const job = await submitAndReport(host, settings, interrupt, 'mcp-jobs');
     rememberForPost(host, 'call', settings, job.jobId);
-    await waitAndReport(host, settings, job.jobId, interrupt, 'mcp-jobs', () => undefined);
+    // timeout-minutes counts from submit: it is the deadline just recorded, not a fresh timeout for the wait.
+    const { timeoutMs: _fromSubmit, ...fromDeadline } = settings;
+    await waitAndReport(host, fromDeadline, job.jobId, interrupt, 'mcp-jobs', () => undefined);
   } finally {
     host.saveState(STATE.done, 'true');
     interrupt.dispose();

@@ -14,7 +14,6 @@ export const ERROR_CODES = [
   'SERVER_ERROR',
   'PROTOCOL_ERROR',
   'STORE_UNAVAILABLE',
-  'TIMEOUT',
   'INTERRUPTED',
   'INTERNAL',
 ] as const;
