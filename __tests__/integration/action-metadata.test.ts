@@ -19,7 +19,7 @@ import {
   type Entry,
 } from '../../src/action/settings.js';
 import { applyChange, createRecord } from '../../src/core/record.js';
-import { CLIENT_INFO } from '../../src/mcp/task-client.js';
+import { CLIENT_INFO } from '../../src/version.js';
 import { makeRunnerTemp, REPO_ROOT } from '../helpers/runner.js';
 
 interface ActionYml {

@@ -3,7 +3,7 @@
  * error annotation. Anything else is a bug in mcp-jobs and says so, with the versions to report.
  */
 import { describeError, isJobError } from '../core/errors.js';
-import { CLIENT_INFO } from '../mcp/task-client.js';
+import { CLIENT_INFO } from '../version.js';
 import { actionsHost, type ActionHost } from './host.js';
 
 export type Step = (host: ActionHost) => Promise<void>;

@@ -1,16 +1,28 @@
 /** Builds the job core's ports for a step: the local store under state-dir, the MCP task client, the clock, logs. */
 import type { CommandContext } from '../core/commands/context.js';
-import { systemClock } from '../core/ports.js';
-import { McpTaskClient } from '../mcp/task-client.js';
+import { systemClock, type TaskClient } from '../core/ports.js';
 import { LocalJobStore } from '../store/local.js';
 import type { ActionHost } from './host.js';
 
 export function commandContext(host: ActionHost, stateDir: string, pollFloorMs?: number): CommandContext {
   return {
     store: new LocalJobStore(stateDir),
-    tasks: new McpTaskClient(pollFloorMs === undefined ? {} : { pollFloorMs }),
+    tasks: lazyTaskClient(pollFloorMs),
     clock: systemClock,
     log: host.log,
+  };
+}
+
+/**
+ * The MCP client stack is most of the bundle: load it only when a server is really contacted, so a step answered
+ * from the job record (a finished job, a bad input) starts and ends fast.
+ */
+function lazyTaskClient(pollFloorMs?: number): TaskClient {
+  return {
+    open: async (target, join, signal) => {
+      const { McpTaskClient } = await import('../mcp/task-client.js');
+      return new McpTaskClient(pollFloorMs === undefined ? {} : { pollFloorMs }).open(target, join, signal);
+    },
   };
 }
 

@@ -31,11 +31,13 @@ import type { RemoteRef } from '../core/record.js';
 import { REMOTE_STATUSES, type RemoteStatus } from '../core/status.js';
 import { rpcCode, toJobError } from './errors.js';
 import { pacedFetch } from './pacing.js';
+import { CLIENT_INFO } from '../version.js';
 
-export const CLIENT_INFO = { name: 'mcp-jobs', version: '0.1.0' };
 const GENERATION = '2025-11-25' as const;
 /** Bounds every single request; waiting for a task is not one request and is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** The longest timer Node allows: a blocking wait for a task's end is bounded by our deadline, not by this. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * A client that rejoined an existing session skips `initialize`, so it never learns the server's capabilities; the
@@ -43,7 +45,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
  */
 class RejoinedClient extends Client {
   constructor(private readonly recorded: Record<string, unknown>) {
-    super(CLIENT_INFO, { capabilities: {} });
+    super({ ...CLIENT_INFO }, { capabilities: {} });
   }
   override getServerCapabilities(): ReturnType<Client['getServerCapabilities']> {
     return super.getServerCapabilities() ?? (this.recorded as ReturnType<Client['getServerCapabilities']>);
@@ -61,7 +63,9 @@ export class McpTaskClient implements TaskClient {
   async open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection> {
     const url = new URL(target.url);
     const client =
-      join === undefined ? new Client(CLIENT_INFO, { capabilities: {} }) : new RejoinedClient(join.serverCapabilities);
+      join === undefined
+        ? new Client({ ...CLIENT_INFO }, { capabilities: {} })
+        : new RejoinedClient(join.serverCapabilities);
     const transport = new StreamableHTTPClientTransport(url, {
       requestInit: { headers: target.headers },
       ...(this.options.pollFloorMs === undefined ? {} : { fetch: pacedFetch(this.options.pollFloorMs) }),
@@ -209,14 +213,26 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       throw toJobError(error, mapping);
     }
+    // Stops the blocking tasks/result below once the watch is over, whichever way it ended.
+    const done = new AbortController();
+    const stop = AbortSignal.any([options.signal, done.signal]);
     try {
-      const { outcome, lastTask } = await execution.settle({
+      const settling = execution.settle({
         signal: options.signal,
         close: false,
         onEvent: async (event) => {
           if (event.type === 'task') await options.onStatus(toSnapshot(event.task));
         },
       });
+      settling.catch(() => undefined);
+      // The tasks client polls at the server's interval; the blocking tasks/result answers the moment the task ends.
+      const early = this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise<never>(() => undefined));
+      const first = await Promise.race([
+        settling.then((settlement) => ({ settlement })),
+        early.then((outcome) => ({ outcome })),
+      ]);
+      if ('outcome' in first) return first.outcome;
+      const { outcome, lastTask } = first.settlement;
       const task = lastTask === undefined ? undefined : toSnapshot(lastTask);
       switch (outcome.status) {
         case 'completed':
@@ -243,8 +259,32 @@ class McpTaskConnection implements TaskConnection {
       if (options.signal.aborted) throw options.signal.reason;
       throw toJobError(error, mapping);
     } finally {
+      done.abort();
       await execution.detach().catch(() => undefined);
     }
+  }
+
+  /**
+   * Blocks on `tasks/result` until the task ends and returns its outcome, or undefined when the call gives no
+   * usable answer (a cancelled task has no result; an error here is left to the polling watch to classify).
+   * The final status the polling watch has not seen yet is recorded from the outcome itself.
+   */
+  private async blockingResult(remote: RemoteRef, signal: AbortSignal): Promise<TaskOutcome | undefined> {
+    let result: JsonObject;
+    try {
+      result = (await this.client.request(
+        { method: 'tasks/result', params: { taskId: remote.taskId } } as never,
+        z.looseObject({ content: z.array(z.unknown()) }),
+        { timeout: MAX_TIMER_MS, signal },
+      )) as JsonObject;
+    } catch {
+      return undefined;
+    }
+    // In this generation a stored result means the task ended: failed when the tool reported isError, else completed.
+    if (result.isError === true) {
+      return { status: 'failed', error: { message: resultTextOf(result) ?? 'The tool reported an error' }, result };
+    }
+    return { status: 'completed', result };
   }
 
   /** `tasks/result` of a failed task: the tool's isError result, or nothing when the failure was a protocol error. */
@@ -279,6 +319,20 @@ class McpTaskConnection implements TaskConnection {
     await this.session?.close().catch(() => undefined);
     await this.client.close().catch(() => undefined);
   }
+}
+
+function resultTextOf(result: JsonObject): string | undefined {
+  const content = result.content;
+  if (!Array.isArray(content)) return undefined;
+  const text = content
+    .map((block) =>
+      block !== null && typeof block === 'object' && !Array.isArray(block) && typeof block.text === 'string'
+        ? block.text
+        : '',
+    )
+    .filter((t) => t !== '')
+    .join('\n');
+  return text === '' ? undefined : text;
 }
 
 function endpointIdFor(url: string): string {
