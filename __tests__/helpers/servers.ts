@@ -1,7 +1,8 @@
 /**
  * Test MCP servers, each run as a separate node process bound to 127.0.0.1:
  * - the real `@modelcontextprotocol/server-everything` in Streamable HTTP mode (forced onto loopback);
- * - the v1 task fixture `__tests__/fixtures/v1-task-server.mjs` (normal, no-tasks, bad-json, bad-schema).
+ * - the v1 task fixture `__tests__/fixtures/v1-task-server.mjs` (normal, no-tasks, bad-json, bad-schema);
+ * - the v2 task fixture `__tests__/fixtures/v2-task-server.mjs` (protocol 2026-07-28 + the tasks extension).
  *
  * Every server is started with a stdin pipe and the `exit-with-parent.mjs` preload, so it exits as soon
  * as the test process goes away, and it is also killed on the test process's exit. Still, call
@@ -15,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURES_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures');
 export const V1_TASK_SERVER = path.join(FIXTURES_DIR, 'v1-task-server.mjs');
+export const V2_TASK_SERVER = path.join(FIXTURES_DIR, 'v2-task-server.mjs');
 export const LOOPBACK_PRELOAD = path.join(FIXTURES_DIR, 'loopback-preload.mjs');
 export const EXIT_WITH_PARENT_PRELOAD = path.join(FIXTURES_DIR, 'exit-with-parent.mjs');
 export const EVERYTHING_ENTRY = path.join(
@@ -410,4 +412,59 @@ export async function fixtureTask(
   taskId: string,
 ): Promise<FixtureTask | undefined> {
   return (await fixtureTasks(server)).find((task) => task.taskId === taskId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// v2 generation: protocol 2026-07-28 with the tasks extension `io.modelcontextprotocol/tasks` (SEP-2663)
+// ---------------------------------------------------------------------------------------------
+
+export interface V2FixtureServerOptions extends StartServerOptions {
+  /** pollIntervalMs the fixture advertises on its tasks (default 1000). */
+  pollIntervalMs?: number;
+  /** ttlMs of every task (default 3600000); the task is gone (-32602 "expired") once it elapsed. */
+  ttlMs?: number;
+}
+
+/** A task as GET /_fixture/tasks of the v2 fixture reports it. */
+export interface V2FixtureTask {
+  taskId: string;
+  status: 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+  tool: string;
+  statusMessage: string | null;
+  createdAt: string;
+  lastUpdatedAt: string;
+  ttlMs: number;
+  pollIntervalMs: number;
+  cancelRequested: boolean;
+  inputRequests: Record<string, unknown> | null;
+}
+
+/**
+ * Starts `__tests__/fixtures/v2-task-server.mjs` (stateless 2026-07-28 + tasks extension; it picks its own free
+ * port) and waits for `LISTENING <port>`. Endpoint: `server.url` (`http://127.0.0.1:<port>/mcp`).
+ */
+export function startV2FixtureServer(opts: V2FixtureServerOptions = {}): Promise<RunningServer> {
+  return launch({
+    name: 'v2-task-server',
+    args: () => [...preloadArgs(EXIT_WITH_PARENT_PRELOAD), V2_TASK_SERVER],
+    env: (port) => {
+      // First start: port 0 (the fixture picks a free one itself); a restart reuses the previous port.
+      const env: Record<string, string> = { ...baseEnv(), ...opts.env, PORT: String(port) };
+      if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
+      if (opts.ttlMs !== undefined) env.FIXTURE_TTL_MS = String(opts.ttlMs);
+      return env;
+    },
+    initialPort: 0,
+    ready: /^LISTENING (\d+)$/m,
+    probePort: false,
+    startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  });
+}
+
+/** The tasks the v2 fixture really holds (GET /_fixture/tasks). */
+export async function v2FixtureTasks(server: Pick<RunningServer, 'url'>): Promise<V2FixtureTask[]> {
+  const response = await fetch(new URL('/_fixture/tasks', server.url));
+  if (!response.ok) throw new Error(`GET /_fixture/tasks answered HTTP ${response.status}`);
+  const body = (await response.json()) as { tasks: V2FixtureTask[] };
+  return body.tasks;
 }

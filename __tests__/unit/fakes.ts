@@ -97,6 +97,14 @@ export class MemoryStore implements JobStore {
       .map((r) => structuredClone(r));
   }
 
+  async latest(instance: string): Promise<JobRecord | undefined> {
+    return (await this.list(instance))[0];
+  }
+
+  async findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined> {
+    return (await this.list(instance)).find((r) => r.jobKey === jobKey);
+  }
+
   /** Seeds a record without counting it as a put. */
   seed(record: JobRecord): JobRecord {
     this.records.set(`${record.instance}/${record.jobId}`, structuredClone(record));

@@ -133,6 +133,7 @@ describe('parseHeaders', () => {
   it('refuses a line that starts with a colon without echoing the value', () => {
     const error = thrown(() => parseHeaders('headers', ': sk-live-SECRET-0042'));
     expect(error.message).toContain('line 1');
+    expect(error.message).toContain("'Name: value'");
     expect(error.message).not.toContain('SECRET');
   });
 

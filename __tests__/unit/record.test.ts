@@ -4,6 +4,7 @@ import {
   createRecord,
   durationSeconds,
   MAX_EVENTS,
+  mergeRecords,
   newJobId,
   parseRecord,
   SCHEMA_VERSION,
@@ -64,36 +65,37 @@ describe('status machine', () => {
 });
 
 describe('applyChange', () => {
-  it.each(PAIRS.filter(([from]) => !TERMINAL.includes(from)))('on a %s record, %s is applied or refused', (from, to) => {
-    const record = recordIn(from);
-    expect(record.status).toBe(from);
-    if (expectedAllowed(from, to)) {
-      const applied = applyChange(record, { status: to, statusMessage: `now ${to}` }, at(10));
-      expect(applied.changed).toBe(true);
-      expect(applied.record.status).toBe(to);
-      expect(applied.record.updatedAt).toBe(at(10).toISOString());
-    } else {
-      const error = thrown(() => applyChange(record, { status: to }, at(10)));
-      expect(error.code).toBe('INTERNAL');
-      expect(error.jobId).toBe(record.jobId);
-      expect(error.message).toContain(`from ${from} to ${to}`);
-    }
-  });
-
-  it.each(PAIRS.filter(([from]) => TERMINAL.includes(from)))(
-    'a %s record absorbs a change to %s',
+  it.each(PAIRS.filter(([from]) => !TERMINAL.includes(from)))(
+    'on a %s record, %s is applied or refused',
     (from, to) => {
       const record = recordIn(from);
-      const applied = applyChange(
-        record,
-        { status: to, statusMessage: 'late', result: { late: true }, error: { code: 'X', message: 'late' } },
-        at(60),
-      );
-      expect(applied.changed).toBe(false);
-      expect(applied.record).toBe(record);
-      expect(applied.record).toEqual(recordIn(from));
+      expect(record.status).toBe(from);
+      if (expectedAllowed(from, to)) {
+        const applied = applyChange(record, { status: to, statusMessage: `now ${to}` }, at(10));
+        expect(applied.changed).toBe(true);
+        expect(applied.record.status).toBe(to);
+        expect(applied.record.updatedAt).toBe(at(10).toISOString());
+      } else {
+        const error = thrown(() => applyChange(record, { status: to }, at(10)));
+        expect(error.code).toBe('INTERNAL');
+        expect(error.jobId).toBe(record.jobId);
+        expect(error.message).toContain(`from ${from} to ${to}`);
+      }
     },
   );
+
+  it.each(PAIRS.filter(([from]) => TERMINAL.includes(from)))('a %s record absorbs a change to %s', (from, to) => {
+    const record = recordIn(from);
+    const before = structuredClone(record);
+    const applied = applyChange(
+      record,
+      { status: to, statusMessage: 'late', result: { late: true }, error: { code: 'X', message: 'late' } },
+      at(60),
+    );
+    expect(applied.changed).toBe(false);
+    expect(applied.record).toBe(record);
+    expect(record).toEqual(before);
+  });
 
   it('sets startedAt when the job leaves queued, and keeps it', () => {
     const queued = queuedJob();
@@ -113,7 +115,11 @@ describe('applyChange', () => {
 
   it('changes nothing for the same status with the same message', () => {
     const record = applyChange(runningJob(), { status: 'running', statusMessage: 'Gathering' }, at(2)).record;
-    const again = applyChange(record, { status: 'running', remoteStatus: 'working', statusMessage: 'Gathering' }, at(3));
+    const again = applyChange(
+      record,
+      { status: 'running', remoteStatus: 'working', statusMessage: 'Gathering' },
+      at(3),
+    );
     expect(again.changed).toBe(false);
     expect(again.record).toBe(record);
     const noMessage = applyChange(record, { status: 'running' }, at(4));
@@ -262,5 +268,67 @@ describe('durationSeconds', () => {
     expect(durationSeconds(endedJob('completed'), at(1000))).toBe(5);
     expect(durationSeconds(runningJob(), at(12.5))).toBe(12.5);
     expect(durationSeconds(runningJob(), at(-10))).toBe(0);
+  });
+});
+
+describe('revision', () => {
+  it('starts at 1 and counts every recorded change, but not a refused one', () => {
+    const queued = queuedJob();
+    expect(queued.revision).toBe(1);
+    const running = applyChange(queued, { status: 'running', remote: remoteRef() }, at(1)).record;
+    expect(running.revision).toBe(2);
+    const again = applyChange(running, { status: 'running' }, at(2));
+    expect(again.changed).toBe(false);
+    expect(again.record.revision).toBe(2);
+    const done = applyChange(running, { status: 'completed' }, at(3)).record;
+    expect(done.revision).toBe(3);
+    expect(applyChange(done, { status: 'failed' }, at(4)).record.revision).toBe(3);
+  });
+});
+
+describe('mergeRecords', () => {
+  const running = runningJob();
+  const step = (record: JobRecord, seconds: number, message: string): JobRecord =>
+    applyChange(record, { status: 'running', statusMessage: message }, at(seconds)).record;
+
+  it('keeps an ended version over an unfinished one, whichever is newer', () => {
+    const ended = applyChange(running, { status: 'canceled', cancelReason: 'user' }, at(5)).record;
+    const laterProgress = step(step(step(running, 6, 'a'), 7, 'b'), 8, 'c');
+    for (const merged of [mergeRecords(ended, laterProgress), mergeRecords(laterProgress, ended)]) {
+      expect(merged.status).toBe('canceled');
+      expect(merged.cancelReason).toBe('user');
+      expect(merged.revision).toBe(Math.max(ended.revision, laterProgress.revision) + 1);
+    }
+  });
+
+  it('keeps the version that ended first when both ended', () => {
+    const first = applyChange(running, { status: 'completed', result: { content: [] } }, at(5)).record;
+    const second = applyChange(running, { status: 'canceled', cancelReason: 'timeout' }, at(9)).record;
+    expect(mergeRecords(first, second).status).toBe('completed');
+    expect(mergeRecords(second, first).status).toBe('completed');
+    expect(mergeRecords(second, first).result).toEqual({ content: [] });
+  });
+
+  it('keeps the more recently updated of two unfinished versions', () => {
+    const older = step(running, 5, 'older');
+    const newer = step(running, 9, 'newer');
+    expect(mergeRecords(older, newer).statusMessage).toBe('newer');
+    expect(mergeRecords(newer, older).statusMessage).toBe('newer');
+  });
+
+  it('breaks a tie in update time by revision', () => {
+    const low = step(running, 5, 'low');
+    const high = { ...step(running, 5, 'high'), revision: low.revision + 3 };
+    expect(mergeRecords(low, high).statusMessage).toBe('high');
+    expect(mergeRecords(high, low).statusMessage).toBe('high');
+    expect(mergeRecords(low, high).revision).toBe(high.revision + 1);
+  });
+
+  it('changes neither input', () => {
+    const a = step(running, 5, 'a');
+    const b = step(running, 6, 'b');
+    const [beforeA, beforeB] = [structuredClone(a), structuredClone(b)];
+    mergeRecords(a, b);
+    expect([a, b]).toEqual([beforeA, beforeB]);
   });
 });

@@ -2,7 +2,7 @@ export const id = 472;
 export const ids = [472];
 export const modules = {
 
-/***/ 7287:
+/***/ 27287:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 
@@ -94,9 +94,9 @@ function declaredDialect(schema, remedy) {
 
 //# sourceMappingURL=dialects-BAIiebX0.mjs.map
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 2 modules
-var classic_schemas = __webpack_require__(8343);
+var classic_schemas = __webpack_require__(88343);
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/iso.js
-var iso = __webpack_require__(4377);
+var iso = __webpack_require__(64377);
 ;// CONCATENATED MODULE: ./node_modules/@modelcontextprotocol/core/dist/schemas-DscsoNZN.mjs
 
 
@@ -1608,9 +1608,9 @@ var ZodFirstPartyTypeKind;
 })(ZodFirstPartyTypeKind || (ZodFirstPartyTypeKind = {}));
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
-var core_core = __webpack_require__(8532);
+var core_core = __webpack_require__(88532);
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/api.js
-var api = __webpack_require__(3759);
+var api = __webpack_require__(43759);
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/coerce.js
 
 
@@ -1846,9 +1846,9 @@ const OAuthTokenRevocationRequestSchema = classic_schemas/* object */.Ikc({
 
 
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/parse.js + 1 modules
-var parse = __webpack_require__(3852);
+var parse = __webpack_require__(43852);
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/json-schema-processors.js
-var json_schema_processors = __webpack_require__(8439);
+var json_schema_processors = __webpack_require__(98439);
 ;// CONCATENATED MODULE: ./node_modules/@modelcontextprotocol/client/dist/src-CeKsbNLO.mjs
 
 
@@ -17117,7 +17117,7 @@ let index_node_crypto;
 index_node_crypto =
     globalThis.crypto?.webcrypto ?? // Node.js [18-16] REPL
         globalThis.crypto ?? // Node.js >18
-        Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 7598, 19)).then(m => m.webcrypto); // Node.js <18 Non-REPL
+        Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 77598, 19)).then(m => m.webcrypto); // Node.js <18 Non-REPL
 /**
  * Creates an array of length `size` of random bytes
  * @param size
@@ -23323,7 +23323,7 @@ function dist_fromJsonSchema(schema, validator) {
 
 /***/ }),
 
-/***/ 7472:
+/***/ 17472:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 
@@ -23336,7 +23336,7 @@ __webpack_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: ClientSessionPort, createSessionPortFromClient
 
 // EXTERNAL MODULE: ./node_modules/@modelcontextprotocol/client/dist/index.mjs + 14 modules
-var dist = __webpack_require__(7287);
+var dist = __webpack_require__(27287);
 ;// CONCATENATED MODULE: ./node_modules/@modelcontextprotocol/ext-tasks/dist/core/index.js
 /** Normalizes an arbitrary JavaScript value through JSON stringify/parse semantics. */
 function core_toJsonValue(value) {
@@ -23617,7 +23617,7 @@ async function createTaskSessionEndpointId(namespace, descriptor) {
 }
 //# sourceMappingURL=api.js.map
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 2 modules
-var schemas = __webpack_require__(8343);
+var schemas = __webpack_require__(88343);
 ;// CONCATENATED MODULE: ./node_modules/@modelcontextprotocol/ext-tasks/dist/core/v1/schemas.js
 /** MCP Tasks V1 runtime schemas and schema-derived wire types. */
 
@@ -23878,7 +23878,7 @@ function callToolAsTaskV1(name, arguments_) {
 }
 //# sourceMappingURL=negotiation.js.map
 // EXTERNAL MODULE: ./node_modules/zod/v4/core/core.js
-var core = __webpack_require__(8532);
+var core = __webpack_require__(88532);
 ;// CONCATENATED MODULE: ./node_modules/@modelcontextprotocol/ext-tasks/dist/core/v2/schemas.js
 /** MCP Tasks V2 Zod schemas and schema-inferred wire declarations. */
 

@@ -2,7 +2,7 @@ export const id = 705;
 export const ids = [705];
 export const modules = {
 
-/***/ 9705:
+/***/ 59705:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -12,15 +12,15 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./node_modules/@modelcontextprotocol/client/dist/index.mjs + 14 modules
-var dist = __webpack_require__(7287);
+var dist = __webpack_require__(27287);
 // EXTERNAL MODULE: ./node_modules/@modelcontextprotocol/ext-tasks/dist/client/sdk-client-adapter.js + 15 modules
-var sdk_client_adapter = __webpack_require__(7472);
+var sdk_client_adapter = __webpack_require__(17472);
 // EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 2 modules
-var schemas = __webpack_require__(8343);
+var schemas = __webpack_require__(88343);
 // EXTERNAL MODULE: ./src/core/errors.ts
-var errors = __webpack_require__(4296);
+var errors = __webpack_require__(74296);
 // EXTERNAL MODULE: ./src/core/status.ts
-var core_status = __webpack_require__(5009);
+var core_status = __webpack_require__(85009);
 ;// CONCATENATED MODULE: ./src/mcp/errors.ts
 /**
  * Turns what the MCP client libraries throw into our JobErrors. The libraries wrap errors several layers deep

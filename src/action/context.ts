@@ -1,12 +1,18 @@
 /** Builds the job core's ports for a step: the local store under state-dir, the MCP task client, the clock, logs. */
 import type { CommandContext } from '../core/commands/context.js';
 import { systemClock, type TaskClient } from '../core/ports.js';
-import { LocalJobStore } from '../store/local.js';
+import { createJobStore } from '../store/select.js';
+import type { CommonSettings } from './settings.js';
 import type { ActionHost } from './host.js';
 
-export function commandContext(host: ActionHost, stateDir: string, pollFloorMs?: number): CommandContext {
+export function commandContext(host: ActionHost, settings: CommonSettings, pollFloorMs?: number): CommandContext {
   return {
-    store: new LocalJobStore(stateDir),
+    store: createJobStore({
+      kind: settings.store,
+      stateDir: settings.stateDir,
+      retentionDays: settings.retentionDays,
+      log: host.log,
+    }),
     tasks: lazyTaskClient(pollFloorMs),
     clock: systemClock,
     log: host.log,

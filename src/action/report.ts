@@ -6,6 +6,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../core/parse.js';
 import { durationSeconds, type JobRecord } from '../core/record.js';
+import type { JobStatus } from '../core/status.js';
 import type { ActionHost } from './host.js';
 
 /** Outputs above this many bytes are left empty; the full value is in `result-file`. */
@@ -66,28 +67,71 @@ export async function writeResultOutputs(
   now: Date,
 ): Promise<void> {
   writeIdentity(host, record);
+  host.setOutput('statuses', JSON.stringify({ [record.jobId]: record.status }));
   const file = await writeResultFile(stateDir, record);
-  const result = record.result === undefined ? '' : JSON.stringify(record.result);
   const structured = asToolResult(record.result)?.structuredContent;
-  const values: Array<[string, string]> = [
-    ['result', result],
+  setBounded(host, file, record.jobId, [
+    ['result', record.result === undefined ? '' : JSON.stringify(record.result)],
     ['text', resultText(record.result)],
     ['structured-content', structured === undefined ? '' : JSON.stringify(structured)],
-  ];
+  ]);
+  host.setOutput('is-error', String(isErrorResult(record)));
+  host.setOutput('result-file', file);
+  host.setOutput('duration-seconds', durationSeconds(record, now).toFixed(3));
+}
+
+/** The status of several jobs as one: `completed` only when all completed, else the most serious status among them. */
+export function aggregateStatus(records: JobRecord[]): JobStatus {
+  const order: JobStatus[] = ['failed', 'canceled', 'input_required', 'running', 'queued', 'completed'];
+  return order.find((status) => records.some((r) => r.status === status)) ?? 'completed';
+}
+
+/**
+ * The outputs of a wait on several jobs: `status` is the aggregate, `statuses` maps each job to its status, the
+ * result outputs map each job ID to its value, and `result-file` holds every result by job ID.
+ */
+export async function writeFanInOutputs(
+  host: ActionHost,
+  stateDir: string,
+  records: JobRecord[],
+  now: Date,
+): Promise<void> {
+  const byJob = <T>(value: (r: JobRecord) => T): string =>
+    JSON.stringify(Object.fromEntries(records.map((r) => [r.jobId, value(r)])));
+  host.setOutput('job-id', records.map((r) => r.jobId).join(','));
+  host.setOutput('task-id', records.map((r) => r.remote?.taskId ?? '').join(','));
+  host.setOutput('status', aggregateStatus(records));
+  host.setOutput(
+    'statuses',
+    byJob((r) => r.status),
+  );
+  const dir = join(stateDir, 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `wait-${now.getTime()}-${process.pid}.json`);
+  await writeFile(file, `${byJob((r) => r.result ?? null)}\n`, 'utf8');
+  setBounded(host, file, 'these jobs', [
+    ['result', byJob((r) => r.result ?? null)],
+    ['text', byJob((r) => resultText(r.result))],
+    ['structured-content', byJob((r) => asToolResult(r.result)?.structuredContent ?? null)],
+  ]);
+  host.setOutput('is-error', String(records.some(isErrorResult)));
+  host.setOutput('result-file', file);
+  host.setOutput('duration-seconds', Math.max(0, ...records.map((r) => durationSeconds(r, now))).toFixed(3));
+}
+
+/** Sets outputs, leaving any over the limit empty with a warning that points at the result file. */
+function setBounded(host: ActionHost, file: string, what: string, values: Array<[string, string]>): void {
   for (const [name, value] of values) {
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > OUTPUT_LIMIT_BYTES) {
       host.log.warning(
-        `Output '${name}' of ${record.jobId} would be ${bytes} bytes, over the ${OUTPUT_LIMIT_BYTES}-byte limit: it is left empty; read the full result from result-file (${file})`,
+        `Output '${name}' of ${what} would be ${bytes} bytes, over the ${OUTPUT_LIMIT_BYTES}-byte limit: it is left empty; read the full result from result-file (${file})`,
       );
       host.setOutput(name, '');
     } else {
       host.setOutput(name, value);
     }
   }
-  host.setOutput('is-error', String(isErrorResult(record)));
-  host.setOutput('result-file', file);
-  host.setOutput('duration-seconds', durationSeconds(record, now).toFixed(3));
 }
 
 const escapeCell = (value: string): string => value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');

@@ -3,7 +3,7 @@
  * through `reader()`, which refuses names its entry does not declare: the action.yml test holds these lists
  * against the action.yml files, so the code and the files cannot drift apart.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { invalidInput, JobError } from '../core/errors.js';
 import {
   parseBoolean,
@@ -17,10 +17,21 @@ import {
   redactedValues,
   type JsonObject,
 } from '../core/parse.js';
+import { STORE_KINDS, type StoreKind } from '../store/select.js';
 import type { ActionHost } from './host.js';
 
-const COMMON = ['headers', 'instance', 'state-dir'] as const;
-const SUBMIT = ['server', 'tool', 'arguments', 'task-ttl', 'timeout-minutes', 'redact', ...COMMON] as const;
+const COMMON = ['headers', 'instance', 'state-dir', 'store', 'retention-days'] as const;
+const SUBMIT = [
+  'server',
+  'tool',
+  'arguments',
+  'task-ttl',
+  'timeout-minutes',
+  'redact',
+  'job-key',
+  'reuse-terminal',
+  ...COMMON,
+] as const;
 const WAIT_OPTIONS = ['timeout-minutes', 'cancel-on-timeout', 'fail-on-error', 'poll-interval'] as const;
 
 export const ENTRY_INPUTS = {
@@ -48,6 +59,8 @@ export interface CommonSettings {
   headers: Record<string, string>;
   instance: string;
   stateDir: string;
+  store: StoreKind;
+  retentionDays: number;
 }
 
 export interface SubmitSettings extends CommonSettings {
@@ -57,6 +70,8 @@ export interface SubmitSettings extends CommonSettings {
   redact: string[];
   ttlMs?: number;
   timeoutMs?: number;
+  jobKey?: string;
+  reuseTerminal: boolean;
 }
 
 export interface WaitOptions {
@@ -67,7 +82,8 @@ export interface WaitOptions {
 }
 
 export interface WaitSettings extends CommonSettings, WaitOptions {
-  job: string;
+  /** One or more job IDs (or `latest`), in the order given. */
+  jobs: string[];
 }
 
 export interface CancelSettings extends CommonSettings {
@@ -98,7 +114,17 @@ function common(read: (name: (typeof COMMON)[number]) => string, host: ActionHos
     }
     stateDir = join(runnerTemp, 'mcp-jobs');
   }
-  return { headers, instance, stateDir };
+  const store = read('store') === '' ? 'auto' : read('store');
+  if (!(STORE_KINDS as readonly string[]).includes(store)) {
+    throw invalidInput('store', `must be one of ${STORE_KINDS.join(', ')} (got '${store}')`);
+  }
+  const rawRetention = read('retention-days');
+  const retentionDays = rawRetention === '' ? 1 : Number(rawRetention);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 90) {
+    throw invalidInput('retention-days', `must be a whole number of days from 1 to 90 (got '${rawRetention}')`);
+  }
+  // Absolute: the cache store works in scratch directories of its own while a step runs.
+  return { headers, instance, stateDir: resolve(stateDir), store: store as StoreKind, retentionDays };
 }
 
 /** The inputs every entry shares, alone (the post step needs only the headers to reach the server again). */
@@ -122,8 +148,12 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
   for (const value of redactedValues(args, redact)) host.setSecret(value);
   const ttlMs = parseDuration('task-ttl', read('task-ttl'));
   const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
+  const jobKey = read('job-key');
+  if (jobKey.length > 256) throw invalidInput('job-key', `must be at most 256 characters (got ${jobKey.length})`);
   return {
     ...shared,
+    reuseTerminal: parseBoolean('reuse-terminal', read('reuse-terminal'), false),
+    ...(jobKey === '' ? {} : { jobKey }),
     server,
     tool,
     arguments: args,
@@ -147,7 +177,10 @@ function waitOptions(read: (name: (typeof WAIT_OPTIONS)[number]) => string): Wai
 export function waitSettings(host: ActionHost): WaitSettings {
   const read = reader(host, 'wait');
   const shared = common(read, host);
-  return { ...shared, job: parseJobRef('job-id', read('job-id')), ...waitOptions(read) };
+  const jobs = parseList(read('job-id')).map((ref) => parseJobRef('job-id', ref));
+  if (jobs.length === 0) parseJobRef('job-id', '');
+  if (new Set(jobs).size !== jobs.length) throw invalidInput('job-id', 'lists the same job more than once');
+  return { ...shared, jobs, ...waitOptions(read) };
 }
 
 export function cancelSettings(host: ActionHost): CancelSettings {

@@ -5,14 +5,21 @@
 import { cancelJob } from '../core/commands/cancel.js';
 import { resolveJob } from '../core/commands/context.js';
 import { submitJob } from '../core/commands/submit.js';
-import { waitJob, type WaitResult } from '../core/commands/wait.js';
-import { isJobError, JobError } from '../core/errors.js';
+import { waitJob, type WaitRequest, type WaitResult } from '../core/commands/wait.js';
+import { describeError, isJobError, JobError } from '../core/errors.js';
 import { formatDuration } from '../core/parse.js';
 import type { JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
 import { commandContext, githubProvenance } from './context.js';
 import type { ActionHost } from './host.js';
-import { isErrorResult, summaryMarkdown, writeIdentity, writeResultOutputs } from './report.js';
+import {
+  aggregateStatus,
+  isErrorResult,
+  summaryMarkdown,
+  writeFanInOutputs,
+  writeIdentity,
+  writeResultOutputs,
+} from './report.js';
 import {
   callSettings,
   cancelSettings,
@@ -41,9 +48,11 @@ async function submitAndReport(
   interrupt: Interrupt,
   title: string,
 ): Promise<JobRecord> {
-  const ctx = commandContext(host, settings.stateDir);
+  const ctx = commandContext(host, settings);
   try {
     const job = await submitJob(ctx, {
+      ...(settings.jobKey === undefined ? {} : { jobKey: settings.jobKey }),
+      reuseTerminal: settings.reuseTerminal,
       instance: settings.instance,
       server: { url: settings.server, headers: settings.headers },
       tool: settings.tool,
@@ -70,9 +79,9 @@ async function submitAndReport(
   }
 }
 
-function rememberForPost(host: ActionHost, entry: 'wait' | 'call', settings: CommonSettings, jobId: string): void {
+function rememberForPost(host: ActionHost, entry: 'wait' | 'call', settings: CommonSettings, jobIds: string[]): void {
   host.saveState(STATE.entry, entry);
-  host.saveState(STATE.jobId, jobId);
+  host.saveState(STATE.jobId, jobIds.join(','));
   host.saveState(STATE.instance, settings.instance);
   host.saveState(STATE.stateDir, settings.stateDir);
 }
@@ -94,58 +103,80 @@ export async function submitStep(host: ActionHost): Promise<void> {
   }
 }
 
-/** Waits for a job and reports it; shared by the wait step and the root action. */
+/**
+ * Waits for one or more jobs at once and reports them; shared by the wait step and the root action. Each job is
+ * followed on its own connection (2025-11-25 tasks live in the session that created them); status changes are logged
+ * as they happen, each line starting with its job ID.
+ */
 async function waitAndReport(
   host: ActionHost,
   settings: CommonSettings & WaitOptions,
-  job: string,
+  refs: string[],
   interrupt: Interrupt,
   title: string,
-  onResolved: (jobId: string) => void,
+  onResolved: (jobIds: string[]) => void,
 ): Promise<void> {
-  const ctx = commandContext(host, settings.stateDir, settings.pollFloorMs);
-  const known = await resolveJob(ctx, settings.instance, job);
-  onResolved(known.jobId);
-  const request = {
+  const ctx = commandContext(host, settings, settings.pollFloorMs);
+  const known = await Promise.all(refs.map((ref) => resolveJob(ctx, settings.instance, ref)));
+  const ids = [...new Set(known.map((job) => job.jobId))];
+  onResolved(ids);
+  const request = (job: string): WaitRequest => ({
     instance: settings.instance,
-    job: known.jobId,
+    job,
     headers: settings.headers,
     cancelOnTimeout: settings.cancelOnTimeout,
     interrupt: interrupt.signal,
     ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
     ...(settings.pollFloorMs === undefined ? {} : { pollFloorMs: settings.pollFloorMs }),
-  };
-  let result: WaitResult;
-  try {
-    result = isTerminal(known.status)
-      ? await waitJob(ctx, request)
-      : await host.log.group(`Waiting for ${known.jobId} (${known.tool}, task ${known.remote?.taskId ?? 'none'})`, () =>
-          waitJob(ctx, request),
+  });
+  const all = () => Promise.allSettled(ids.map((id) => waitJob(ctx, request(id))));
+  const pending = known.filter((job) => !isTerminal(job.status));
+  const settled =
+    pending.length === 0
+      ? await all()
+      : await host.log.group(
+          pending.length === 1
+            ? `Waiting for ${pending[0]!.jobId} (${pending[0]!.tool}, task ${pending[0]!.remote?.taskId ?? 'none'})`
+            : `Waiting for ${pending.length} jobs: ${pending.map((job) => job.jobId).join(', ')}`,
+          all,
         );
-  } catch (error) {
-    // The wait itself failed (server gone, bad reply): report the job as recorded, then the error.
-    const current = await ctx.store.get(settings.instance, known.jobId).catch(() => undefined);
-    if (current !== undefined) {
-      await writeResultOutputs(host, settings.stateDir, current, new Date());
-      await host.summary(summaryMarkdown(title, [current], new Date()));
+  // Report every job as it now stands, including those whose wait failed (server gone, bad reply)...
+  const results: WaitResult[] = [];
+  const records: JobRecord[] = [];
+  const errors: unknown[] = [];
+  for (const [i, outcome] of settled.entries()) {
+    if (outcome.status === 'fulfilled') {
+      results.push(outcome.value);
+      records.push(outcome.value.record);
+    } else {
+      errors.push(outcome.reason);
+      const current = await ctx.store.get(settings.instance, ids[i]!).catch(() => undefined);
+      if (current !== undefined) records.push(current);
     }
-    throw error;
   }
-  const record = result.record;
-  if (result.fromRecord)
-    host.log.info(`${record.jobId} had already ended ${record.status}; answered from the job record`);
-  await writeResultOutputs(host, settings.stateDir, record, new Date());
-  await host.summary(summaryMarkdown(title, [record], new Date()));
-  const problem = failureOf(result);
-  if (problem === undefined) {
-    host.log.info(`${record.jobId} ${record.status}`);
+  for (const r of results) {
+    if (r.fromRecord)
+      host.log.info(`${r.record.jobId} had already ended ${r.record.status}; answered from the job record`);
+  }
+  const now = new Date();
+  if (records.length === 1) await writeResultOutputs(host, settings.stateDir, records[0]!, now);
+  else await writeFanInOutputs(host, settings.stateDir, records, now);
+  await host.summary(summaryMarkdown(title, records, now));
+  // ...then the errors of the waits themselves: the first one fails the step, the others are logged.
+  if (errors.length > 0) {
+    for (const error of errors.slice(1)) host.log.error(describeError(error));
+    throw errors[0];
+  }
+  const problems = results.map((r) => ({ r, problem: failureOf(r) })).filter((p) => p.problem !== undefined);
+  if (problems.length === 0) {
+    host.log.info(records.map((job) => `${job.jobId} ${job.status}`).join('; '));
     return;
   }
-  if (settings.failOnError || result.end === 'interrupted' || record.cancelReason === 'signal') {
-    host.fail(problem, `mcp-jobs: job ${record.status}`);
-  } else {
-    host.log.warning(`${problem} (fail-on-error is false)`);
-  }
+  const message = problems.map((p) => p.problem).join('\n');
+  const mustFail = problems.some((p) => p.r.end === 'interrupted' || p.r.record.cancelReason === 'signal');
+  const worst = aggregateStatus(records);
+  if (settings.failOnError || mustFail) host.fail(message, `mcp-jobs: job ${worst}`);
+  else host.log.warning(`${message} (fail-on-error is false)`);
 }
 
 /** Why a finished wait is a failure, or undefined when the job completed without a tool error. */
@@ -180,8 +211,8 @@ export async function waitStep(host: ActionHost): Promise<void> {
   const settings = waitSettings(host);
   const interrupt = onStopSignals((m) => host.log.warning(m));
   try {
-    await waitAndReport(host, settings, settings.job, interrupt, 'mcp-jobs wait', (jobId) =>
-      rememberForPost(host, 'wait', settings, jobId),
+    await waitAndReport(host, settings, settings.jobs, interrupt, 'mcp-jobs wait', (jobIds) =>
+      rememberForPost(host, 'wait', settings, jobIds),
     );
   } finally {
     host.saveState(STATE.done, 'true');
@@ -194,10 +225,10 @@ export async function callStep(host: ActionHost): Promise<void> {
   const interrupt = onStopSignals((m) => host.log.warning(m));
   try {
     const job = await submitAndReport(host, settings, interrupt, 'mcp-jobs');
-    rememberForPost(host, 'call', settings, job.jobId);
+    rememberForPost(host, 'call', settings, [job.jobId]);
     // timeout-minutes counts from submit: it is the deadline just recorded, not a fresh timeout for the wait.
     const { timeoutMs: _fromSubmit, ...fromDeadline } = settings;
-    await waitAndReport(host, fromDeadline, job.jobId, interrupt, 'mcp-jobs', () => undefined);
+    await waitAndReport(host, fromDeadline, [job.jobId], interrupt, 'mcp-jobs', () => undefined);
   } finally {
     host.saveState(STATE.done, 'true');
     interrupt.dispose();
@@ -206,7 +237,7 @@ export async function callStep(host: ActionHost): Promise<void> {
 
 export async function cancelStep(host: ActionHost): Promise<void> {
   const settings = cancelSettings(host);
-  const ctx = commandContext(host, settings.stateDir);
+  const ctx = commandContext(host, settings);
   const { record, sent } = await cancelJob(ctx, {
     instance: settings.instance,
     job: settings.job,
@@ -225,31 +256,39 @@ export async function cancelStep(host: ActionHost): Promise<void> {
  */
 export async function postStep(host: ActionHost): Promise<void> {
   if (host.state(STATE.done) === 'true') return;
-  const jobId = host.state(STATE.jobId);
+  const jobIds = host
+    .state(STATE.jobId)
+    .split(',')
+    .filter((id) => id !== '');
   const entry = host.state(STATE.entry);
-  if (jobId === '' || (entry !== 'wait' && entry !== 'call')) {
+  if (jobIds.length === 0 || (entry !== 'wait' && entry !== 'call')) {
     host.log.info('mcp-jobs post: main did not start a wait; nothing to clean up');
     return;
   }
-  const headers = commonSettings(host, entry).headers;
-  const ctx = commandContext(host, host.state(STATE.stateDir));
+  // The inputs are main's; where main wrote its records is in the state it left.
+  const settings = { ...commonSettings(host, entry), stateDir: host.state(STATE.stateDir) };
   const instance = host.state(STATE.instance);
-  const job = await ctx.store.get(instance, jobId);
-  if (job === undefined)
-    throw new JobError('JOB_NOT_FOUND', `mcp-jobs post: job ${jobId} is not in ${ctx.store.description}`, { jobId });
-  if (isTerminal(job.status)) {
-    host.log.info(`mcp-jobs post: ${jobId} already ended ${job.status}`);
-    return;
+  const ctx = commandContext(host, settings);
+  const cleaned: JobRecord[] = [];
+  for (const jobId of jobIds) {
+    const job = await ctx.store.get(instance, jobId);
+    if (job === undefined)
+      throw new JobError('JOB_NOT_FOUND', `mcp-jobs post: job ${jobId} is not in ${ctx.store.description}`, { jobId });
+    if (isTerminal(job.status)) {
+      host.log.info(`mcp-jobs post: ${jobId} already ended ${job.status}`);
+      continue;
+    }
+    host.log.warning(
+      `mcp-jobs post: the main step ended before ${jobId} did; cancelling task ${job.remote?.taskId ?? 'none'}`,
+    );
+    const { record } = await cancelJob(ctx, {
+      instance,
+      job: jobId,
+      headers: settings.headers,
+      cancelReason: 'signal',
+      reason: 'the step was stopped',
+    });
+    cleaned.push(record);
   }
-  host.log.warning(
-    `mcp-jobs post: the main step ended before ${jobId} did; cancelling task ${job.remote?.taskId ?? 'none'}`,
-  );
-  const { record } = await cancelJob(ctx, {
-    instance,
-    job: jobId,
-    headers,
-    cancelReason: 'signal',
-    reason: 'the step was stopped',
-  });
-  await host.summary(summaryMarkdown('mcp-jobs cleanup', [record], new Date()));
+  if (cleaned.length > 0) await host.summary(summaryMarkdown('mcp-jobs cleanup', cleaned, new Date()));
 }

@@ -6,14 +6,21 @@ import type { JsonObject } from './parse.js';
 import type { JobRecord, RemoteRef } from './record.js';
 import type { RemoteStatus } from './status.js';
 
-/** Where job records live. `put` replaces the stored record of the same job atomically. */
+/**
+ * Where job records live. `put` stores a new revision of a job atomically; a store shared between jobs may find a
+ * concurrent revision there and keep the reconciled record instead (see `mergeRecords`).
+ */
 export interface JobStore {
-  /** A short name for messages: `local files at <dir>`. */
+  /** A short name for messages: `the local job store at <dir>`. */
   readonly description: string;
   get(instance: string, jobId: string): Promise<JobRecord | undefined>;
   put(record: JobRecord): Promise<void>;
-  /** Records of an instance, newest first by creation time. */
-  list(instance: string): Promise<JobRecord[]>;
+  /** The newest job of an instance (for this workflow run, where the store spans runs), if any. */
+  latest(instance: string): Promise<JobRecord | undefined>;
+  /** The newest job of an instance submitted with this `job-key` (in this workflow run), if any. */
+  findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined>;
+  /** Where a missing job was looked for, and why it may not be there (for the error a user sees). */
+  explainMissing?(instance: string, jobId: string): string;
 }
 
 /** The MCP server a job talks to. Headers are secrets: they never leave this object. */
@@ -87,6 +94,8 @@ export interface Clock {
 
 export interface Log {
   info(message: string): void;
+  /** A notice annotation where the host has them; info otherwise. */
+  notice?(message: string): void;
   warning(message: string): void;
   debug(message: string): void;
 }

@@ -59,6 +59,10 @@ export const jobRecordSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   jobId: z.string().regex(/^job_[A-Za-z0-9_-]{6,64}$/),
   instance: z.string().min(1),
+  /** Counts the record's writes: shared stores keep one entry per revision and read the newest. */
+  revision: z.number().int().positive(),
+  /** The submit's idempotency key (`job-key`), when it had one. */
+  jobKey: z.string().min(1).optional(),
   server: z.object({ transport: z.literal('streamable-http'), url: z.string().url() }),
   tool: z.string().min(1),
   arguments: z.record(z.string(), json),
@@ -128,6 +132,7 @@ export function parseRecord(text: string, source: string): JobRecord {
 export interface NewJob {
   jobId?: string;
   instance: string;
+  jobKey?: string;
   serverUrl: string;
   tool: string;
   arguments: JsonObject;
@@ -144,6 +149,8 @@ export function createRecord(job: NewJob): JobRecord {
     schemaVersion: SCHEMA_VERSION,
     jobId: job.jobId ?? newJobId(),
     instance: job.instance,
+    revision: 1,
+    ...(job.jobKey === undefined ? {} : { jobKey: job.jobKey }),
     server: { transport: 'streamable-http', url: job.serverUrl },
     tool: job.tool,
     arguments: job.arguments,
@@ -193,7 +200,7 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
     change.status === record.status &&
     (change.remoteStatus ?? record.remoteStatus) === record.remoteStatus &&
     (change.statusMessage === undefined || change.statusMessage === record.statusMessage);
-  const next: JobRecord = { ...record, status: change.status, updatedAt: at };
+  const next: JobRecord = { ...record, status: change.status, updatedAt: at, revision: record.revision + 1 };
   if (change.remoteStatus !== undefined) next.remoteStatus = change.remoteStatus;
   if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
   if (change.remote !== undefined) next.remote = change.remote;
@@ -214,6 +221,19 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
     next.events = [...record.events, event].slice(-MAX_EVENTS);
   }
   return { record: next, changed: true };
+}
+
+/**
+ * Reconciles two versions of one job written concurrently (two jobs of a workflow updating the same record, say).
+ * Terminal absorbs: a version that ended wins over one that did not, and of two ended versions the first to end
+ * wins. Otherwise the more recently updated one wins. The result carries a revision above both.
+ */
+export function mergeRecords(a: JobRecord, b: JobRecord): JobRecord {
+  let winner: JobRecord;
+  if (isTerminal(a.status) !== isTerminal(b.status)) winner = isTerminal(a.status) ? a : b;
+  else if (isTerminal(a.status)) winner = (a.finishedAt ?? a.updatedAt) <= (b.finishedAt ?? b.updatedAt) ? a : b;
+  else winner = a.updatedAt > b.updatedAt || (a.updatedAt === b.updatedAt && a.revision >= b.revision) ? a : b;
+  return { ...winner, revision: Math.max(a.revision, b.revision) + 1 };
 }
 
 /** Seconds from creation to the end (or to `now` for an unfinished job). */

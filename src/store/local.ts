@@ -68,6 +68,15 @@ export class LocalJobStore implements JobStore {
     }
   }
 
+  async latest(instance: string): Promise<JobRecord | undefined> {
+    return (await this.list(instance))[0];
+  }
+
+  async findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined> {
+    return (await this.list(instance)).find((record) => record.jobKey === jobKey);
+  }
+
+  /** Every record of an instance, newest first by creation time. */
   async list(instance: string): Promise<JobRecord[]> {
     const dir = this.jobsDir(instance);
     let names: string[];

@@ -20,7 +20,7 @@ export async function resolveJob(
   input = 'job-id',
 ): Promise<JobRecord> {
   if (ref === LATEST) {
-    const [newest] = await ctx.store.list(instance);
+    const newest = await ctx.store.latest(instance);
     if (newest === undefined) {
       throw new JobError(
         'JOB_NOT_FOUND',
@@ -34,7 +34,7 @@ export async function resolveJob(
   if (record === undefined) {
     throw new JobError(
       'JOB_NOT_FOUND',
-      `Input '${input}': job ${ref} is not in instance '${instance}' of ${ctx.store.description}; check the job ID, the instance and the state-dir`,
+      `Input '${input}': job ${ref} is not in instance '${instance}' of ${ctx.store.description}; ${ctx.store.explainMissing?.(instance, ref) ?? 'check the job ID, the instance and the state-dir'}`,
       { input, jobId: ref },
     );
   }

@@ -6,6 +6,7 @@ import { describeError, isJobError, JobError } from '../errors.js';
 import { redactArguments, type JsonObject } from '../parse.js';
 import type { ServerTarget, TaskConnection } from '../ports.js';
 import { createRecord, type JobRecord } from '../record.js';
+import { isTerminal } from '../status.js';
 import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
 
 export interface SubmitRequest {
@@ -21,10 +22,29 @@ export interface SubmitRequest {
   github?: Record<string, string>;
   /** Aborted when the step is being stopped (SIGINT/SIGTERM). */
   interrupt?: AbortSignal;
+  /** Idempotency key: an unfinished job submitted with the same key (in this run) is adopted, not submitted again. */
+  jobKey?: string;
+  /** With a jobKey: adopt a job with the key even when it has ended, instead of submitting anew. */
+  reuseTerminal?: boolean;
 }
 
 export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promise<JobRecord> {
+  if (req.jobKey !== undefined) {
+    const existing = await ctx.store.findByKey(req.instance, req.jobKey);
+    if (existing !== undefined && (!isTerminal(existing.status) || req.reuseTerminal === true)) {
+      const message = `job-key '${req.jobKey}' already names job ${existing.jobId} (${existing.status}, task ${existing.remote?.taskId ?? 'none'}): adopting it instead of submitting ${req.tool} again`;
+      if (ctx.log.notice) ctx.log.notice(message);
+      else ctx.log.info(message);
+      return existing;
+    }
+    if (existing !== undefined) {
+      ctx.log.info(
+        `job-key '${req.jobKey}' names job ${existing.jobId}, which ended ${existing.status}: submitting anew (reuse-terminal is false)`,
+      );
+    }
+  }
   let job = createRecord({
+    ...(req.jobKey === undefined ? {} : { jobKey: req.jobKey }),
     instance: req.instance,
     serverUrl: req.server.url,
     tool: req.tool,

@@ -1,0 +1,40 @@
+/**
+ * The two write-once stores a runner offers: Actions cache entries and artifacts. Neither can overwrite a name, so
+ * shared job records are written as one blob per revision and read back as "the newest blob with this prefix".
+ */
+import { JobError } from '../core/errors.js';
+
+export interface Blob {
+  name: string;
+  content: string;
+}
+
+export interface RevisionBlobs {
+  /** For messages: `the Actions cache`, `workflow artifacts`. */
+  readonly description: string;
+  /** Why the store cannot be used on this runner, or undefined when it can. */
+  unavailableReason(): string | undefined;
+  /** Writes a blob under a new name; `exists` when the name is already taken (a concurrent writer won). */
+  create(name: string, content: string): Promise<'created' | 'exists'>;
+  /** The newest blob whose name starts with `prefix`. */
+  newest(prefix: string): Promise<Blob | undefined>;
+}
+
+export function storeUnavailable(description: string, doing: string, cause: unknown): JobError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new JobError('STORE_UNAVAILABLE', `${description} is unavailable (${doing}): ${reason}`, {
+    cause,
+    retryable: true,
+  });
+}
+
+/** Serialises async work: the cache library works on the process's working directory and environment. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}

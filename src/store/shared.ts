@@ -1,0 +1,98 @@
+/**
+ * Job records in a store shared by the jobs of a workflow (Actions cache or artifacts). Both are write-once, so each
+ * revision of a record is its own blob, `mcp-jobs~<instance>~<job-id>~r<revision>`, and a read takes the newest.
+ * Two writers that take the same revision meet as a conflict: the loser reads the winner's record, reconciles both
+ * (`mergeRecords`: an ended job stays ended) and writes the result as the next revision.
+ *
+ * Job IDs are unique, so a record can be looked up by ID from any run that sees the store. What is ambiguous by
+ * nature — `latest`, and the `job-key` of a re-run — is looked up only among this workflow run's jobs, through index
+ * blobs whose names carry the run ID: another run on the same branch is never mistaken for this one.
+ */
+import { createHash } from 'node:crypto';
+import { JobError } from '../core/errors.js';
+import { mergeRecords, parseRecord, type JobRecord } from '../core/record.js';
+import type { RevisionBlobs } from './blobs.js';
+
+const MAX_CONFLICTS = 5;
+const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+export class SharedJobStore {
+  constructor(
+    private readonly blobs: RevisionBlobs,
+    private readonly runId: string,
+  ) {}
+
+  get description(): string {
+    return this.blobs.description;
+  }
+
+  revisionPrefix(instance: string, jobId: string): string {
+    return `mcp-jobs~${instance}~${jobId}~r`;
+  }
+
+  private runPrefix(instance: string): string {
+    return `mcp-jobs~${instance}~run${this.runId}~`;
+  }
+
+  private keyPrefix(instance: string, jobKey: string): string {
+    const digest = createHash('sha256').update(jobKey).digest('hex').slice(0, 24);
+    return `${this.runPrefix(instance)}key~${digest}~`;
+  }
+
+  async get(instance: string, jobId: string): Promise<JobRecord | undefined> {
+    const blob = await this.blobs.newest(this.revisionPrefix(instance, jobId));
+    if (blob === undefined) return undefined;
+    const record = parseRecord(blob.content, `${blob.name} in ${this.blobs.description}`);
+    if (record.jobId !== jobId || record.instance !== instance) {
+      throw new JobError(
+        'RECORD_INVALID',
+        `${blob.name} in ${this.blobs.description} holds job ${record.jobId}, not ${jobId}`,
+      );
+    }
+    return record;
+  }
+
+  /** Writes the record as a new revision and returns what is now stored: the record, or its reconciliation. */
+  async save(record: JobRecord): Promise<JobRecord> {
+    let candidate = record;
+    for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
+      const name = `${this.revisionPrefix(candidate.instance, candidate.jobId)}${pad(candidate.revision, 6)}`;
+      if ((await this.blobs.create(name, JSON.stringify(candidate))) === 'created') return candidate;
+      const theirs = await this.get(candidate.instance, candidate.jobId);
+      candidate = mergeRecords(candidate, theirs ?? candidate);
+    }
+    throw new JobError(
+      'STORE_UNAVAILABLE',
+      `${this.blobs.description}: job ${record.jobId} kept meeting concurrent revisions (${MAX_CONFLICTS} in a row); giving up on sharing this change`,
+      { retryable: true },
+    );
+  }
+
+  /** Makes a job this process created findable as this run's `latest` and by its `job-key`. */
+  async index(record: JobRecord): Promise<void> {
+    const stamp = `${pad(Date.parse(record.createdAt), 13)}~${record.jobId}`;
+    await this.blobs.create(`${this.runPrefix(record.instance)}new~${stamp}`, JSON.stringify(record));
+    if (record.jobKey !== undefined) {
+      await this.blobs.create(`${this.keyPrefix(record.instance, record.jobKey)}${stamp}`, JSON.stringify(record));
+    }
+  }
+
+  async latest(instance: string): Promise<JobRecord | undefined> {
+    return this.fromIndex(instance, `${this.runPrefix(instance)}new~`);
+  }
+
+  async findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined> {
+    return this.fromIndex(instance, this.keyPrefix(instance, jobKey));
+  }
+
+  private async fromIndex(instance: string, prefix: string): Promise<JobRecord | undefined> {
+    const blob = await this.blobs.newest(prefix);
+    const jobId = blob?.name.slice(blob.name.lastIndexOf('~') + 1);
+    return jobId === undefined ? undefined : this.get(instance, jobId);
+  }
+
+  /** What a reader should know when a job is not there. */
+  explainMissing(instance: string, jobId: string): string {
+    return `looked in ${this.blobs.description} for names starting '${this.revisionPrefix(instance, jobId)}'`;
+  }
+}
