@@ -97,6 +97,10 @@ function toJobError(error, ctx) {
     if (status === 401 || status === 403) {
         return new errors/* JobError */.CR('SERVER_ERROR', `The MCP server ${ctx.url} refused the request with HTTP ${status} while ${ctx.doing}; check the 'headers' input (authorization): ${reason}`, details);
     }
+    if (code !== undefined && code !== -32700) {
+        // The server answered with a JSON-RPC error: its code says more than any guess from the message.
+        return new errors/* JobError */.CR('SERVER_ERROR', `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`, details);
+    }
     if (links.some((l) => l.name === 'ProtocolDecodeError' ||
         l.name === 'SyntaxError' ||
         l.name === 'ZodError' ||
@@ -107,9 +111,6 @@ function toJobError(error, ctx) {
     }
     if (status !== undefined) {
         return new errors/* JobError */.CR('SERVER_ERROR', `The MCP server ${ctx.url} answered HTTP ${status} while ${ctx.doing}: ${reason}`, details);
-    }
-    if (code !== undefined) {
-        return new errors/* JobError */.CR('SERVER_ERROR', `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`, details);
     }
     return new errors/* JobError */.CR('INTERNAL', `Unexpected failure while ${ctx.doing} with ${ctx.url}: ${reason}`, details);
 }

@@ -33,13 +33,14 @@ export function parseDuration(input: string, raw: string, plainUnit: 's' | 'm' =
     }
     ms = parts.reduce((n, p) => n + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
   }
+  ms = Math.round(ms);
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw invalidInput(input, `must be a positive duration (got '${value}')`);
+    throw invalidInput(input, `must be a positive duration of at least 1ms (got '${value}')`);
   }
   if (ms > 31 * UNIT_MS.d!) {
     throw invalidInput(input, `must be at most 31 days (got '${value}')`);
   }
-  return Math.round(ms);
+  return ms;
 }
 
 /** Formats milliseconds for people: `4.2s`, `3m 5s`, `1h 2m`. */
@@ -85,13 +86,17 @@ export function parseHeaders(input: string, raw: string): Record<string, string>
     const name = trimmed.slice(0, colon).trim();
     const value = trimmed.slice(colon + 1).trim();
     if (!HEADER_NAME.test(name)) {
-      throw invalidInput(input, `line ${index + 1} has an invalid header name '${name}'`);
+      // The text before the colon is not echoed either: a pasted token would be in it.
+      throw invalidInput(
+        input,
+        `line ${index + 1} has an invalid header name (letters, digits and !#$%&'*+.^_\`|~- only)`,
+      );
     }
     if (RESERVED_HEADERS.has(name.toLowerCase())) {
       throw invalidInput(input, `line ${index + 1} sets '${name}', which mcp-jobs manages itself`);
     }
     if (value === '') {
-      throw invalidInput(input, `line ${index + 1} gives header '${name}' an empty value`);
+      throw invalidInput(input, `line ${index + 1} gives its header an empty value`);
     }
     if (/[\r\n\0]/.test(value)) {
       throw invalidInput(input, `line ${index + 1} has a control character in the value of '${name}'`);
@@ -134,7 +139,9 @@ export function parseJsonObject(input: string, raw: string): JsonObject {
   try {
     parsed = JSON.parse(value);
   } catch (error) {
-    throw invalidInput(input, `is not valid JSON: ${(error as Error).message}`);
+    // JSON.parse quotes the input in its message, and the input may hold a secret: report only where it broke.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw invalidInput(input, `is not valid JSON${at === undefined ? '' : ` (error at character ${Number(at) + 1})`}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed;
@@ -158,7 +165,7 @@ export function redactArguments(args: JsonObject, paths: readonly string[]): Jso
     const keys = path.split('.');
     let node: JsonValue | undefined = copy;
     for (const [i, key] of keys.entries()) {
-      if (node === null || typeof node !== 'object' || Array.isArray(node) || !(key in node)) break;
+      if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, key)) break;
       if (i === keys.length - 1) node[key] = '***';
       else node = node[key];
     }

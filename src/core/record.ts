@@ -60,7 +60,7 @@ export const jobRecordSchema = z.object({
   jobId: z.string().regex(/^job_[A-Za-z0-9_-]{6,64}$/),
   instance: z.string().min(1),
   /** Counts the record's writes: shared stores keep one entry per revision and read the newest. */
-  revision: z.number().int().positive(),
+  revision: z.number().int().positive().default(1),
   /** The submit's idempotency key (`job-key`), when it had one. */
   jobKey: z.string().min(1).optional(),
   server: z.object({ transport: z.literal('streamable-http'), url: z.string().url() }),
@@ -229,11 +229,22 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
  * wins. Otherwise the more recently updated one wins. The result carries a revision above both.
  */
 export function mergeRecords(a: JobRecord, b: JobRecord): JobRecord {
-  let winner: JobRecord;
-  if (isTerminal(a.status) !== isTerminal(b.status)) winner = isTerminal(a.status) ? a : b;
-  else if (isTerminal(a.status)) winner = (a.finishedAt ?? a.updatedAt) <= (b.finishedAt ?? b.updatedAt) ? a : b;
-  else winner = a.updatedAt > b.updatedAt || (a.updatedAt === b.updatedAt && a.revision >= b.revision) ? a : b;
+  const ended = (r: JobRecord): number => (isTerminal(r.status) ? 1 : 0);
+  // Each rule returns which record wins (> 0: a, < 0: b, 0: undecided); the same two records always give one answer.
+  const rules: Array<() => number> = [
+    () => ended(a) - ended(b),
+    () => (ended(a) ? compare(b.finishedAt ?? b.updatedAt, a.finishedAt ?? a.updatedAt) : 0),
+    () => compare(a.updatedAt, b.updatedAt),
+    () => a.revision - b.revision,
+    () => compare(JSON.stringify(a), JSON.stringify(b)),
+  ];
+  const verdict = rules.map((rule) => rule()).find((v) => v !== 0) ?? 0;
+  const winner = verdict >= 0 ? a : b;
   return { ...winner, revision: Math.max(a.revision, b.revision) + 1 };
+}
+
+function compare(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Seconds from creation to the end (or to `now` for an unfinished job). */

@@ -108,6 +108,14 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
       details,
     );
   }
+  if (code !== undefined && code !== -32700) {
+    // The server answered with a JSON-RPC error: its code says more than any guess from the message.
+    return new JobError(
+      'SERVER_ERROR',
+      `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`,
+      details,
+    );
+  }
   if (
     links.some(
       (l) =>
@@ -131,13 +139,6 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     return new JobError(
       'SERVER_ERROR',
       `The MCP server ${ctx.url} answered HTTP ${status} while ${ctx.doing}: ${reason}`,
-      details,
-    );
-  }
-  if (code !== undefined) {
-    return new JobError(
-      'SERVER_ERROR',
-      `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`,
       details,
     );
   }

@@ -27,6 +27,8 @@ export class LocalJobStore implements JobStore {
   }
 
   async get(instance: string, jobId: string): Promise<JobRecord | undefined> {
+    // Job IDs become file names: anything else is not a job of this store.
+    if (!isJobId(jobId)) return undefined;
     const path = this.pathOf(instance, jobId);
     let text: string;
     try {

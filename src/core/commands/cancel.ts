@@ -3,6 +3,7 @@
  * is left as it is.
  */
 import { JobError } from '../errors.js';
+import type { TaskConnection } from '../ports.js';
 import type { JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import { changeFromSnapshot, record, resolveJob, statusLine, type CommandContext } from './context.js';
@@ -44,8 +45,9 @@ export async function cancelJob(ctx: CommandContext, req: CancelRequest): Promis
     ).record;
     return { record: job, sent: false };
   }
-  const connection = await ctx.tasks.open({ url: job.server.url, headers: req.headers }, remote, req.signal);
+  let connection: TaskConnection | undefined;
   try {
+    connection = await ctx.tasks.open({ url: job.server.url, headers: req.headers }, remote, req.signal);
     ctx.log.info(`${job.jobId}: cancelling task ${remote.taskId}${why}`);
     const after = await connection.cancel(remote, req.signal);
     if (after.status === 'completed' || after.status === 'failed') {
@@ -76,6 +78,6 @@ export async function cancelJob(ctx: CommandContext, req: CancelRequest): Promis
     }
     throw error;
   } finally {
-    await connection.close();
+    await connection?.close();
   }
 }

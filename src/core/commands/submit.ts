@@ -4,8 +4,8 @@
  */
 import { describeError, isJobError, JobError } from '../errors.js';
 import { redactArguments, type JsonObject } from '../parse.js';
-import type { ServerTarget, TaskConnection } from '../ports.js';
-import { createRecord, type JobRecord } from '../record.js';
+import type { ServerTarget, TaskConnection, TaskSnapshot } from '../ports.js';
+import { createRecord, type JobChange, type JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
 
@@ -28,10 +28,25 @@ export interface SubmitRequest {
   reuseTerminal?: boolean;
 }
 
+const CANCEL_GRACE_MS = 5_000;
+
+/**
+ * What the task snapshot at creation means for the record. A task that already ended is recorded as running: its
+ * result (or error) is not in the snapshot, and wait collects it from the server.
+ */
+function unfinished(task: TaskSnapshot): JobChange {
+  const change = changeFromSnapshot(task);
+  if (!isTerminal(change.status)) return change;
+  const { remoteStatus: _ended, ...rest } = change;
+  return { ...rest, status: 'running' };
+}
+
 export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promise<JobRecord> {
   if (req.jobKey !== undefined) {
     const existing = await ctx.store.findByKey(req.instance, req.jobKey);
-    if (existing !== undefined && (!isTerminal(existing.status) || req.reuseTerminal === true)) {
+    // A job whose submit died before the server created a task has nothing to adopt: submit anew.
+    const adoptable = existing !== undefined && (existing.remote !== undefined || isTerminal(existing.status));
+    if (existing !== undefined && adoptable && (!isTerminal(existing.status) || req.reuseTerminal === true)) {
       const message = `job-key '${req.jobKey}' already names job ${existing.jobId} (${existing.status}, task ${existing.remote?.taskId ?? 'none'}): adopting it instead of submitting ${req.tool} again`;
       if (ctx.log.notice) ctx.log.notice(message);
       else ctx.log.info(message);
@@ -69,21 +84,22 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
       arguments: req.arguments,
       ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
     });
-    job = (await record(ctx, job, { ...changeFromSnapshot(submitted.task), remote: submitted.remote })).record;
+    job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;
     ctx.log.info(`${statusLine(job)} (task ${submitted.task.taskId})`);
     if (req.interrupt?.aborted) {
       ctx.log.warning(`${job.jobId}: the step is being stopped; cancelling task ${submitted.task.taskId}`);
-      const after = await connection.cancel(submitted.remote).catch((error: unknown) => {
-        ctx.log.warning(`${job.jobId}: cancelling task ${submitted.task.taskId} failed: ${describeError(error)}`);
-        return undefined;
-      });
-      if (after !== undefined) {
-        job = (
-          await record(ctx, job, {
-            ...changeFromSnapshot(after),
-            ...(after.status === 'cancelled' ? { cancelReason: 'signal' as const } : {}),
-          })
-        ).record;
+      // Bounded: the runner kills the step 10 s after its first signal.
+      const after = await connection
+        .cancel(submitted.remote, AbortSignal.timeout(CANCEL_GRACE_MS))
+        .catch((error: unknown) => {
+          ctx.log.warning(`${job.jobId}: cancelling task ${submitted.task.taskId} failed: ${describeError(error)}`);
+          return undefined;
+        });
+      // A task that completed or failed before the cancel reached it is left for wait to collect, with its result.
+      if (after !== undefined && after.status !== 'completed' && after.status !== 'failed') {
+        const change = changeFromSnapshot(after);
+        job = (await record(ctx, job, after.status === 'cancelled' ? { ...change, cancelReason: 'signal' } : change))
+          .record;
       }
     }
     return job;

@@ -81,9 +81,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   req.interrupt?.addEventListener('abort', onInterrupt, { once: true });
   if (req.interrupt?.aborted) onInterrupt();
   const timer =
-    deadline === undefined
-      ? undefined
-      : setTimeout(() => stop.abort(new DeadlineReached()), Math.max(0, deadline - ctx.clock.now().getTime()));
+    deadline === undefined ? undefined : armDeadline(ctx, deadline, () => stop.abort(new DeadlineReached()));
 
   const track = async (change: JobChange): Promise<void> => {
     const applied = await record(ctx, job, change);
@@ -102,12 +100,15 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     for (;;) {
       try {
         connection ??= await ctx.tasks.open(target, remote, stop.signal);
-        unreachable = undefined;
         const outcome = await connection.watch(remote, {
           signal: stop.signal,
           ...(req.pollFloorMs === undefined ? {} : { pollFloorMs: req.pollFloorMs }),
-          // A terminal status is recorded from the outcome, which carries the result with it.
-          onStatus: (task) => (isTerminal(localStatus(task.status)) ? undefined : track(changeFromSnapshot(task))),
+          onStatus: (task) => {
+            // The server answered: whatever failed before is over. (A rejoin alone proves nothing: it sends nothing.)
+            unreachable = undefined;
+            // A terminal status is recorded from the outcome, which carries the result with it.
+            return isTerminal(localStatus(task.status)) ? undefined : track(changeFromSnapshot(task));
+          },
         });
         await track(changeFromOutcome(outcome));
         return { record: job, end: 'terminal', fromRecord: false };
@@ -154,10 +155,23 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     const end: WaitEnd = isTerminal(job.status) ? 'terminal' : byDeadline ? 'timeout' : 'interrupted';
     return { record: job, end, fromRecord: false };
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.cancel();
     req.interrupt?.removeEventListener('abort', onInterrupt);
     await connection?.close();
   }
+}
+
+/** Node timers overflow past 2^31-1 ms (about 24.8 days) and fire at once: re-arm in steps until the deadline. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function armDeadline(ctx: CommandContext, deadline: number, fire: () => void): { cancel(): void } {
+  let handle: ReturnType<typeof setTimeout>;
+  const arm = (): void => {
+    const left = deadline - ctx.clock.now().getTime();
+    handle = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fire, Math.max(0, left));
+  };
+  arm();
+  return { cancel: () => clearTimeout(handle) };
 }
 
 function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {
