@@ -135,10 +135,11 @@ describe('signals', () => {
     const slowCreate = await startFixtureServer({ env: { FIXTURE_CREATE_DELAY_MS: '1500' } });
     try {
       const runnerTemp = makeRunnerTemp();
+      const created = slowCreate.waitForStdout(/CREATED (\S+) until-cancelled/, 20_000);
       const run = await runEntry('submit', {
         runnerTemp,
         inputs: { server: slowCreate.url, tool: 'until-cancelled' },
-        signalAfter: { signal: 'SIGINT', whenStdoutMatches: /submitting until-cancelled/, afterMs: 500 },
+        signalAfter: { signal: 'SIGINT', when: created },
       });
       expect(run.code).toBe(1);
       const [, taskId] = (await slowCreate.waitForStdout(/CREATED (\S+) until-cancelled/, 1000)) ?? [];

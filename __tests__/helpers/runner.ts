@@ -14,6 +14,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export interface SignalAfter {
   signal: NodeJS.Signals;
+  /** Send the signal when this settles (e.g. a server's log line): for events the entry does not log itself. */
+  when?: Promise<unknown>;
   /** Delay before the signal: from the start, or from the stdout match when `whenStdoutMatches` is set. */
   afterMs?: number;
   /** Send the signal once stdout (all of it so far) first matches this pattern. */
@@ -219,7 +221,12 @@ export async function runEntry(entry: string, opts: RunEntryOptions): Promise<Ru
   child.stderr.on('data', (chunk: string) => {
     stderr += chunk;
   });
-  if (opts.signalAfter && !opts.signalAfter.whenStdoutMatches) sendSignal(opts.signalAfter.afterMs ?? 0);
+  if (opts.signalAfter?.when) {
+    opts.signalAfter.when.then(
+      () => sendSignal(opts.signalAfter?.afterMs ?? 0),
+      () => undefined,
+    );
+  } else if (opts.signalAfter && !opts.signalAfter.whenStdoutMatches) sendSignal(opts.signalAfter.afterMs ?? 0);
 
   const timeoutMs = opts.timeoutMs ?? 60_000;
   timers.push(

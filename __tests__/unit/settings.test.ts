@@ -43,6 +43,7 @@ describe('submitSettings', () => {
       store: 'auto',
       retentionDays: 1,
       reuseTerminal: false,
+      protocol: 'auto',
     });
   });
 
@@ -52,6 +53,7 @@ describe('submitSettings', () => {
       store: 'auto',
       retentionDays: 1,
       reuseTerminal: false,
+      protocol: 'auto',
       server: 'https://mcp.example.com/mcp',
       tool: 'research',
       headers: {},

@@ -96,7 +96,11 @@ describe('waitJob: following the task', () => {
       return { status: 'completed', result: RESULT, task: snapshots.at(-1)! };
     };
     const changes: string[] = [];
-    const result = await waitJob(h.ctx, request(job.jobId, { onChange: (r) => changes.push(r.status) }));
+    // With answers supplied, a task that asks for input is followed on.
+    const result = await waitJob(
+      h.ctx,
+      request(job.jobId, { answersInput: true, onChange: (r) => changes.push(r.status) }),
+    );
 
     expect(h.store.puts.map((r) => [r.status, r.statusMessage])).toEqual([
       ['running', 'Gathering sources'],
@@ -447,5 +451,22 @@ describe('changeFromOutcome', () => {
       remoteStatus: 'failed',
       error: { code: 'TASK_FAILED', message: 'nope' },
     });
+  });
+});
+
+describe('waitJob: input the task asks for', () => {
+  it('ends the wait with INPUT_REQUIRED when no answers were supplied, the job recorded as asking', async () => {
+    const h = harness();
+    const job = seeded(h);
+    h.conn.onWatch = async (_remote, options) => {
+      await options.onStatus({ taskId: 'task-1', status: 'input_required', statusMessage: 'Confirm the deploy?' });
+      return untilAborted(options.signal);
+    };
+    const error = await rejected(waitJob(h.ctx, request(job.jobId)));
+    expect(error.code).toBe('INPUT_REQUIRED');
+    expect(error.input).toBe('input-responses');
+    expect(error.message).toContain('Confirm the deploy?');
+    expect(h.store.stored(job)).toMatchObject({ status: 'input_required', statusMessage: 'Confirm the deploy?' });
+    expect(h.conn.cancelCalls).toHaveLength(0);
   });
 });

@@ -1,11 +1,16 @@
 /** Builds the job core's ports for a step: the local store under state-dir, the MCP task client, the clock, logs. */
 import type { CommandContext } from '../core/commands/context.js';
+import type { InputResponses } from '../core/parse.js';
 import { systemClock, type TaskClient } from '../core/ports.js';
 import { createJobStore } from '../store/select.js';
 import type { CommonSettings } from './settings.js';
 import type { ActionHost } from './host.js';
 
-export function commandContext(host: ActionHost, settings: CommonSettings, pollFloorMs?: number): CommandContext {
+export function commandContext(
+  host: ActionHost,
+  settings: CommonSettings,
+  options: { pollFloorMs?: number; inputResponses?: InputResponses } = {},
+): CommandContext {
   return {
     store: createJobStore({
       kind: settings.store,
@@ -13,7 +18,7 @@ export function commandContext(host: ActionHost, settings: CommonSettings, pollF
       retentionDays: settings.retentionDays,
       log: host.log,
     }),
-    tasks: lazyTaskClient(pollFloorMs),
+    tasks: lazyTaskClient(options),
     clock: systemClock,
     log: host.log,
   };
@@ -23,11 +28,11 @@ export function commandContext(host: ActionHost, settings: CommonSettings, pollF
  * The MCP client stack is most of the bundle: load it only when a server is really contacted, so a step answered
  * from the job record (a finished job, a bad input) starts and ends fast.
  */
-function lazyTaskClient(pollFloorMs?: number): TaskClient {
+function lazyTaskClient(options: { pollFloorMs?: number; inputResponses?: InputResponses }): TaskClient {
   return {
     open: async (target, join, signal) => {
       const { McpTaskClient } = await import('../mcp/task-client.js');
-      return new McpTaskClient(pollFloorMs === undefined ? {} : { pollFloorMs }).open(target, join, signal);
+      return new McpTaskClient(options).open(target, join, signal);
     },
   };
 }

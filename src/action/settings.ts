@@ -13,10 +13,13 @@ import {
   parseJobRef,
   parseJsonObject,
   parseList,
+  parseInputResponses,
   parseServerUrl,
   redactedValues,
+  type InputResponses,
   type JsonObject,
 } from '../core/parse.js';
+import { PROTOCOL_CHOICES, type ProtocolChoice } from '../core/ports.js';
 import { STORE_KINDS, type StoreKind } from '../store/select.js';
 import type { ActionHost } from './host.js';
 
@@ -30,9 +33,16 @@ const SUBMIT = [
   'redact',
   'job-key',
   'reuse-terminal',
+  'protocol',
   ...COMMON,
 ] as const;
-const WAIT_OPTIONS = ['timeout-minutes', 'cancel-on-timeout', 'fail-on-error', 'poll-interval'] as const;
+const WAIT_OPTIONS = [
+  'timeout-minutes',
+  'cancel-on-timeout',
+  'fail-on-error',
+  'poll-interval',
+  'input-responses',
+] as const;
 
 export const ENTRY_INPUTS = {
   submit: SUBMIT,
@@ -72,9 +82,11 @@ export interface SubmitSettings extends CommonSettings {
   timeoutMs?: number;
   jobKey?: string;
   reuseTerminal: boolean;
+  protocol: ProtocolChoice;
 }
 
 export interface WaitOptions {
+  inputResponses?: InputResponses;
   timeoutMs?: number;
   cancelOnTimeout: boolean;
   failOnError: boolean;
@@ -150,8 +162,13 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
   const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
   const jobKey = read('job-key');
   if (jobKey.length > 256) throw invalidInput('job-key', `must be at most 256 characters (got ${jobKey.length})`);
+  const protocol = read('protocol') === '' ? 'auto' : read('protocol');
+  if (!(PROTOCOL_CHOICES as readonly string[]).includes(protocol)) {
+    throw invalidInput('protocol', `must be one of ${PROTOCOL_CHOICES.join(', ')} (got '${protocol}')`);
+  }
   return {
     ...shared,
+    protocol: protocol as ProtocolChoice,
     reuseTerminal: parseBoolean('reuse-terminal', read('reuse-terminal'), false),
     ...(jobKey === '' ? {} : { jobKey }),
     server,
@@ -166,7 +183,9 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
 function waitOptions(read: (name: (typeof WAIT_OPTIONS)[number]) => string): WaitOptions {
   const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
   const pollFloorMs = parseDuration('poll-interval', read('poll-interval'));
+  const inputResponses = parseInputResponses('input-responses', read('input-responses'));
   return {
+    ...(inputResponses === undefined ? {} : { inputResponses }),
     cancelOnTimeout: parseBoolean('cancel-on-timeout', read('cancel-on-timeout'), true),
     failOnError: parseBoolean('fail-on-error', read('fail-on-error'), true),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),

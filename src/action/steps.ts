@@ -54,7 +54,7 @@ async function submitAndReport(
       ...(settings.jobKey === undefined ? {} : { jobKey: settings.jobKey }),
       reuseTerminal: settings.reuseTerminal,
       instance: settings.instance,
-      server: { url: settings.server, headers: settings.headers },
+      server: { url: settings.server, headers: settings.headers, protocol: settings.protocol },
       tool: settings.tool,
       arguments: settings.arguments,
       redact: settings.redact,
@@ -116,7 +116,10 @@ async function waitAndReport(
   title: string,
   onResolved: (jobIds: string[]) => void,
 ): Promise<void> {
-  const ctx = commandContext(host, settings, settings.pollFloorMs);
+  const ctx = commandContext(host, settings, {
+    ...(settings.pollFloorMs === undefined ? {} : { pollFloorMs: settings.pollFloorMs }),
+    ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
+  });
   const known = await Promise.all(refs.map((ref) => resolveJob(ctx, settings.instance, ref)));
   const ids = [...new Set(known.map((job) => job.jobId))];
   onResolved(ids);
@@ -126,6 +129,7 @@ async function waitAndReport(
     headers: settings.headers,
     cancelOnTimeout: settings.cancelOnTimeout,
     interrupt: interrupt.signal,
+    answersInput: settings.inputResponses !== undefined,
     ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
     ...(settings.pollFloorMs === undefined ? {} : { pollFloorMs: settings.pollFloorMs }),
   });

@@ -191,6 +191,45 @@ export function redactedValues(args: JsonObject, paths: readonly string[]): stri
   return found.filter((s) => s !== '');
 }
 
+/** An answer to a task's input request: an elicitation result. */
+export interface InputResponse {
+  action: 'accept' | 'decline' | 'cancel';
+  content?: Record<string, string | number | boolean | string[]>;
+}
+/** Answers by input key; `*` answers any request (2025-11-25 elicitations have no key). */
+export type InputResponses = Record<string, InputResponse>;
+
+/**
+ * Parses `input-responses`: a JSON object from input keys (or `*`) to elicitation results
+ * (`{"action": "accept", "content": {...}}`); a plain object stands for `{"action": "accept", "content": it}`.
+ */
+export function parseInputResponses(input: string, raw: string): InputResponses | undefined {
+  if (raw.trim() === '') return undefined;
+  const parsed = parseJsonObject(input, raw);
+  const out: InputResponses = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw invalidInput(
+        input,
+        `must map each input key to an object (key '${key}' has ${Array.isArray(value) ? 'an array' : typeof value})`,
+      );
+    }
+    const action = value.action;
+    if (action === undefined) {
+      out[key] = { action: 'accept', content: value as InputResponse['content'] };
+    } else if (action === 'accept' || action === 'decline' || action === 'cancel') {
+      const content = value.content;
+      if (content !== undefined && (content === null || typeof content !== 'object' || Array.isArray(content))) {
+        throw invalidInput(input, `key '${key}': content must be an object`);
+      }
+      out[key] = { action, ...(content === undefined ? {} : { content: content as InputResponse['content'] }) };
+    } else {
+      throw invalidInput(input, `key '${key}': action must be accept, decline or cancel (got '${String(action)}')`);
+    }
+  }
+  return out;
+}
+
 const JOB_ID = /^job_[A-Za-z0-9_-]{6,64}$/;
 export const LATEST = 'latest';
 

@@ -23,10 +23,15 @@ export interface JobStore {
   explainMissing?(instance: string, jobId: string): string;
 }
 
+export const PROTOCOL_CHOICES = ['auto', '2025-11-25', '2026-07-28'] as const;
+export type ProtocolChoice = (typeof PROTOCOL_CHOICES)[number];
+
 /** The MCP server a job talks to. Headers are secrets: they never leave this object. */
 export interface ServerTarget {
   url: string;
   headers: Record<string, string>;
+  /** The task generation to speak on a new connection (`auto`: discover it). */
+  protocol?: ProtocolChoice;
 }
 
 /** A task as the server reports it, generation-neutral. */

@@ -25,7 +25,7 @@ const json: z.ZodType<unknown> = z.unknown();
 export const CANCEL_REASONS = ['timeout', 'signal', 'user'] as const;
 export type CancelReason = (typeof CANCEL_REASONS)[number];
 
-export const GENERATIONS = ['2025-11-25'] as const;
+export const GENERATIONS = ['2025-11-25', '2026-07-28'] as const;
 export type Generation = (typeof GENERATIONS)[number];
 
 const remoteSchema = z.object({
@@ -40,6 +40,8 @@ const remoteSchema = z.object({
   serverCapabilities: z.record(z.string(), json),
   /** Scope of the task reference in the tasks client. */
   endpointId: z.string().min(1),
+  /** 2026-07-28: the server's `server/discover` result, so later steps reconnect without probing. */
+  discover: z.record(z.string(), json).optional(),
 });
 
 const eventSchema = z.object({

@@ -1,14 +1,21 @@
 /**
- * The TaskClient port over the official MCP client (`@modelcontextprotocol/client`) and its tasks client
- * (`@modelcontextprotocol/ext-tasks`), for servers speaking protocol 2025-11-25 over Streamable HTTP.
+ * The TaskClient port over the official MCP client (`@modelcontextprotocol/client`) and its generation-neutral tasks
+ * client (`@modelcontextprotocol/ext-tasks`), for both task generations over Streamable HTTP:
  *
- * 2025-11-25 tasks live in the MCP session that created them, so submit keeps the session open (no HTTP DELETE) and
- * records its ID and the server's capabilities; wait and cancel rejoin that session with the saved ID.
+ * - 2025-11-25 (experimental tasks): tasks live in the MCP session that created them, so submit keeps the session
+ *   open (no HTTP DELETE) and records its ID and the server's capabilities; wait and cancel rejoin that session.
+ * - 2026-07-28 (the `io.modelcontextprotocol/tasks` extension): stateless; submit records the server's discover
+ *   result, and wait and cancel reconnect with it without probing again. Task traffic goes through our own
+ *   `rawDispatch` (see v2-dispatch.ts for the upstream limitation).
+ *
+ * Which generation a job speaks is decided once, at submit (`protocol` input, `auto` by default), and recorded.
  */
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
 import {
   createTaskSessionFromClient,
   toolDeclarationFromMcpTool,
+  type ApplicationInputRequest,
+  type ResolvedInputExchangeContext,
   type SerializedTaskReference,
   type TaskEnabledSession,
   type TaskView,
@@ -27,15 +34,22 @@ import type {
   ToolCall,
   WatchOptions,
 } from '../core/ports.js';
-import type { RemoteRef } from '../core/record.js';
+import type { Generation, RemoteRef } from '../core/record.js';
+import type { InputResponses } from '../core/parse.js';
 import { REMOTE_STATUSES, type RemoteStatus } from '../core/status.js';
 import { rpcCode, toJobError } from './errors.js';
 import { pacedFetch } from './pacing.js';
+import { V2_PROTOCOL, v2Dispatch } from './v2-dispatch.js';
 import { CLIENT_INFO } from '../version.js';
 
-const GENERATION = '2025-11-25' as const;
+const V1 = '2025-11-25' as const;
 /** Bounds every single request; waiting for a task is not one request and is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How long cancel keeps reading a 2026-07-28 task back after the server acknowledged the request. */
+const V2_CANCEL_SETTLE_MS = 2_000;
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+/** Elicitation lets a task ask for input (`input_required`); answers come from `input-responses`. */
+const CLIENT_CAPABILITIES = { elicitation: {} };
 /** The longest timer Node allows: a blocking wait for a task's end is bounded by our deadline, not by this. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -55,20 +69,35 @@ class RejoinedClient extends Client {
 export interface McpTaskClientOptions {
   /** Never poll a task's status more often than this (`poll-interval`). */
   pollFloorMs?: number;
+  /** Answers for tasks that ask for input, by input key (`*`: any request). */
+  inputResponses?: InputResponses;
 }
+
+const NEGOTIATION = {
+  auto: { mode: 'auto' },
+  '2025-11-25': { mode: 'legacy' },
+  '2026-07-28': { mode: { pin: V2_PROTOCOL } },
+} as const;
 
 export class McpTaskClient implements TaskClient {
   constructor(private readonly options: McpTaskClientOptions = {}) {}
 
   async open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection> {
     const url = new URL(target.url);
+    const joinsV2 = join?.generation === V2_PROTOCOL;
     const client =
       join === undefined
-        ? new Client({ ...CLIENT_INFO }, { capabilities: {} })
-        : new RejoinedClient(join.serverCapabilities);
+        ? new Client(
+            { ...CLIENT_INFO },
+            { capabilities: CLIENT_CAPABILITIES, versionNegotiation: NEGOTIATION[target.protocol ?? 'auto'] },
+          )
+        : joinsV2
+          ? new Client({ ...CLIENT_INFO }, { capabilities: CLIENT_CAPABILITIES })
+          : new RejoinedClient(join.serverCapabilities);
+    const fetchImpl = this.options.pollFloorMs === undefined ? fetch : pacedFetch(this.options.pollFloorMs);
     const transport = new StreamableHTTPClientTransport(url, {
       requestInit: { headers: target.headers },
-      ...(this.options.pollFloorMs === undefined ? {} : { fetch: pacedFetch(this.options.pollFloorMs) }),
+      fetch: fetchImpl,
       ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
       ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
       // A lost stream is our retry loop's business, with its own deadline and messages.
@@ -79,46 +108,131 @@ export class McpTaskClient implements TaskClient {
         reconnectionDelayGrowFactor: 1,
       },
     });
-    const doing = join === undefined ? 'connecting' : `rejoining the session of task ${join.taskId}`;
+    const doing =
+      join === undefined
+        ? 'connecting'
+        : joinsV2
+          ? `reconnecting for task ${join.taskId}`
+          : `rejoining the session of task ${join.taskId}`;
     try {
-      await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS }), signal);
+      const prior =
+        joinsV2 && join.discover !== undefined
+          ? { prior: { kind: 'modern' as const, discover: join.discover as never } }
+          : {};
+      await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS, ...prior }), signal);
     } catch (error) {
       await client.close().catch(() => undefined);
+      if (target.protocol === V2_PROTOCOL && join === undefined) {
+        throw new JobError(
+          'TASKS_UNSUPPORTED',
+          `Input 'protocol' is ${V2_PROTOCOL}, but the MCP server ${target.url} does not speak it (server/discover failed: ${toJobError(error, { url: target.url, doing }).message})`,
+          { input: 'protocol', cause: error },
+        );
+      }
       throw toJobError(error, { url: target.url, doing, ...(join ? { taskId: join.taskId } : {}) });
     }
-    return new McpTaskConnection(target.url, client, transport, join);
+    const generation = join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1);
+    return new McpTaskConnection({
+      url: target.url,
+      headers: target.headers,
+      client,
+      transport,
+      joined: join,
+      generation,
+      fetchImpl,
+      inputResponses: this.options.inputResponses,
+    });
   }
+}
+
+interface ConnectionParts {
+  url: string;
+  headers: Record<string, string>;
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  joined: RemoteRef | undefined;
+  generation: Generation;
+  fetchImpl: typeof fetch;
+  inputResponses: InputResponses | undefined;
 }
 
 class McpTaskConnection implements TaskConnection {
   private session: TaskEnabledSession | undefined;
+  private readonly url: string;
+  private readonly client: Client;
+  private readonly transport: StreamableHTTPClientTransport;
+  private readonly v2: boolean;
+  /** Set when a task asked for input nobody supplied: the watch ends with it. */
+  private unanswered: JobError | undefined;
 
-  constructor(
-    private readonly url: string,
-    private readonly client: Client,
-    private readonly transport: StreamableHTTPClientTransport,
-    private readonly joined: RemoteRef | undefined,
-  ) {}
+  constructor(private readonly parts: ConnectionParts) {
+    this.url = parts.url;
+    this.client = parts.client;
+    this.transport = parts.transport;
+    this.v2 = parts.generation === V2_PROTOCOL;
+  }
 
   private tasks(): TaskEnabledSession {
-    this.session ??= createTaskSessionFromClient(this.client, {
-      endpointId: this.joined?.endpointId ?? endpointIdFor(this.url),
-    });
+    const onInputRequest = (request: ApplicationInputRequest, context: ResolvedInputExchangeContext): Promise<never> =>
+      this.answer(request, context) as Promise<never>;
+    const common = {
+      endpointId: this.parts.joined?.endpointId ?? endpointIdFor(this.url),
+      onInputRequest,
+      // Failures reach us through the calls that caused them; the default handler would print them a second time.
+      onError: () => undefined,
+    };
+    this.session ??= this.v2
+      ? createTaskSessionFromClient(this.client, {
+          ...common,
+          rawDispatch: v2Dispatch(this.url, this.parts.headers, this.parts.fetchImpl),
+          v2RequestFraming: {
+            protocolVersion: V2_PROTOCOL,
+            clientInfo: { ...CLIENT_INFO },
+            clientCapabilities: CLIENT_CAPABILITIES,
+          },
+        })
+      : createTaskSessionFromClient(this.client, common);
     return this.session;
+  }
+
+  /** Answers a task's input request from `input-responses`, or ends the watch saying what the task asked. */
+  private async answer(request: ApplicationInputRequest, context: ResolvedInputExchangeContext): Promise<unknown> {
+    const responses = this.parts.inputResponses ?? {};
+    const answer = (context.inputId !== undefined ? responses[context.inputId] : undefined) ?? responses['*'];
+    if (request.kind === 'elicitation' && answer !== undefined) return answer;
+    const asked = typeof request.params?.message === 'string' ? `: ${request.params.message}` : '';
+    this.unanswered = new JobError(
+      'INPUT_REQUIRED',
+      `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked}. Answer it with the input-responses input of wait, or cancel the job`,
+      { input: 'input-responses' },
+    );
+    throw this.unanswered;
   }
 
   async submit(call: ToolCall, signal?: AbortSignal): Promise<SubmittedTask> {
     const capabilities = (this.client.getServerCapabilities() ?? {}) as Record<string, unknown>;
-    const taskRequests = (capabilities.tasks as { requests?: { tools?: { call?: unknown } } } | undefined)?.requests;
-    if (taskRequests?.tools?.call === undefined) {
-      throw new JobError(
-        'TASKS_UNSUPPORTED',
-        `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${call.tool}' cannot run as a background job`,
-        { input: 'server' },
-      );
+    if (this.v2) {
+      const extensions = capabilities.extensions as Record<string, unknown> | undefined;
+      if (extensions?.[TASKS_EXTENSION] === undefined) {
+        throw new JobError(
+          'TASKS_UNSUPPORTED',
+          `The MCP server ${this.url} speaks ${V2_PROTOCOL} without the ${TASKS_EXTENSION} extension, so '${call.tool}' cannot run as a background job`,
+          { input: 'server' },
+        );
+      }
+    } else {
+      const taskRequests = (capabilities.tasks as { requests?: { tools?: { call?: unknown } } } | undefined)?.requests;
+      if (taskRequests?.tools?.call === undefined) {
+        throw new JobError(
+          'TASKS_UNSUPPORTED',
+          `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${call.tool}' cannot run as a background job`,
+          { input: 'server' },
+        );
+      }
     }
     const tool = await this.findTool(call.tool, signal);
-    const support = tool.execution?.taskSupport ?? 'forbidden';
+    // 2026-07-28 servers decide per call whether a tool call becomes a task; 2025-11-25 tools declare it.
+    const support = tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden');
     if (support === 'forbidden') {
       throw new JobError(
         'TASKS_UNSUPPORTED',
@@ -130,7 +244,8 @@ class McpTaskConnection implements TaskConnection {
     try {
       const execution = await this.tasks().callTool(call.tool, call.arguments as never, {
         declaration: toolDeclarationFromMcpTool(tool),
-        task: { preference: 'require', ...(call.ttlMs === undefined ? {} : { retentionMs: call.ttlMs }) },
+        // 2026-07-28 has no client TTL: the core says so when task-ttl was given.
+        task: { preference: 'require', ...(call.ttlMs === undefined || this.v2 ? {} : { retentionMs: call.ttlMs }) },
         requestTimeoutMs: REQUEST_TIMEOUT_MS,
         ...(signal === undefined ? {} : { signal }),
       });
@@ -146,13 +261,15 @@ class McpTaskConnection implements TaskConnection {
         reference = r;
       });
       const taskId = execution.handle.taskId;
+      const discover = this.client.getDiscoverResult();
       const remote: RemoteRef = {
-        generation: GENERATION,
+        generation: this.parts.generation,
         taskId,
-        protocolVersion: this.transport.protocolVersion ?? GENERATION,
-        serverCapabilities: (this.client.getServerCapabilities() ?? {}) as Record<string, unknown>,
+        protocolVersion: this.v2 ? V2_PROTOCOL : (this.transport.protocolVersion ?? V1),
+        serverCapabilities: capabilities,
         endpointId: reference?.endpointId ?? endpointIdFor(this.url),
-        ...(this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
+        ...(this.v2 || this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
+        ...(this.v2 && discover !== undefined ? { discover: discover as unknown as Record<string, unknown> } : {}),
       };
       const task = await this.snapshot(remote, signal).catch(() => ({ taskId, status: 'working' as const }));
       return { remote, task };
@@ -225,8 +342,11 @@ class McpTaskConnection implements TaskConnection {
         },
       });
       settling.catch(() => undefined);
-      // The tasks client polls at the server's interval; the blocking tasks/result answers the moment the task ends.
-      const early = this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise<never>(() => undefined));
+      // The tasks client polls at the server's interval; on 2025-11-25 the blocking tasks/result answers the moment
+      // the task ends. (2026-07-28 has no tasks/result: polling at the server's pollIntervalMs is the protocol.)
+      const early = this.v2
+        ? new Promise<never>(() => undefined)
+        : this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise<never>(() => undefined));
       const first = await Promise.race([
         settling.then((settlement) => ({ settlement })),
         early.then((outcome) => ({ outcome })),
@@ -241,7 +361,8 @@ class McpTaskConnection implements TaskConnection {
           return { status: 'cancelled', ...(task ? { task } : {}) };
         case 'failed': {
           // A 2025-11-25 task fails when its tool reports isError: fetch that result so its text reaches the user.
-          const result = await this.storedResult(remote.taskId);
+          // (A 2026-07-28 task fails only with a JSON-RPC error, which the outcome carries.)
+          const result = this.v2 ? undefined : await this.storedResult(remote.taskId);
           const code = outcome.error.code;
           return {
             status: 'failed',
@@ -257,6 +378,7 @@ class McpTaskConnection implements TaskConnection {
       }
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
+      if (this.unanswered !== undefined) throw this.unanswered;
       throw toJobError(error, mapping);
     } finally {
       done.abort();
@@ -302,16 +424,32 @@ class McpTaskConnection implements TaskConnection {
   }
 
   async cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
+    // Through the controller, not an execution: ext-tasks' execution.cancel() marks the task cancelled locally on
+    // the server's acknowledgement, which on 2026-07-28 does not mean it was cancelled.
     const controller = this.tasks().task(remote.taskId as TaskId, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     try {
       await controller.cancel(signal);
     } catch (error) {
-      // Cancelling a task that already ended is an invalid-params error: read the task back to learn its end.
-      if (rpcCode(error) !== -32602) {
+      // 2025-11-25: cancelling a task that already ended is an invalid-params error; read it back to learn its end.
+      if (this.v2 || rpcCode(error) !== -32602) {
         throw toJobError(error, { url: this.url, doing: `cancelling task ${remote.taskId}`, taskId: remote.taskId });
       }
     }
-    return this.snapshot(remote, signal);
+    let task = await this.snapshot(remote, signal);
+    // 2026-07-28 cancellation is a request the server acts on in its own time: give it a moment to settle.
+    const until = Date.now() + V2_CANCEL_SETTLE_MS;
+    while (
+      this.v2 &&
+      task.status !== 'cancelled' &&
+      task.status !== 'completed' &&
+      task.status !== 'failed' &&
+      Date.now() < until
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(task.pollIntervalMs ?? 200, 200)));
+      if (signal?.aborted) break;
+      task = await this.snapshot(remote, signal);
+    }
+    return task;
   }
 
   async close(): Promise<void> {
@@ -342,7 +480,7 @@ function endpointIdFor(url: string): string {
 function referenceOf(remote: RemoteRef): SerializedTaskReference {
   return {
     endpointId: remote.endpointId,
-    generation: 'v1',
+    generation: remote.generation === V2_PROTOCOL ? 'v2' : 'v1',
     taskId: remote.taskId as TaskId,
     originalOperation: 'tools/call',
   };

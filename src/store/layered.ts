@@ -31,13 +31,34 @@ export class LayeredJobStore implements JobStore {
 
   async get(instance: string, jobId: string): Promise<JobRecord | undefined> {
     const local = await this.local.get(instance, jobId);
-    if (local !== undefined || this.remote === undefined) return local;
-    const remote = await this.readRemote(`reading job ${jobId}`, () => this.remote!.get(instance, jobId));
-    if (remote !== undefined) {
-      await this.local.put(remote);
-      this.shared.set(jobId, signature(remote));
+    if (this.remote === undefined) return local;
+    // An ended local copy is final. One that has not ended may be behind the shared record: another job may have
+    // ended the job (a cancel from job C, a wait in job B) or won a revision this copy lost. So it is checked
+    // against the shared newest revision, which wins when it is newer or has ended.
+    if (local !== undefined && (isTerminal(local.status) || this.disabled)) return local;
+    let remote: JobRecord | undefined;
+    try {
+      remote = await this.readRemote(`reading job ${jobId}`, () => this.remote!.get(instance, jobId));
+    } catch (error) {
+      if (local === undefined || !isJobError(error, 'STORE_UNAVAILABLE')) throw error;
+      this.unavailable(error, `job ${jobId} is read from this runner's copy`);
+      return local;
     }
-    return remote;
+    return remote === undefined ? local : this.adopt(local, remote);
+  }
+
+  /** The record to go on with, given this runner's copy and the shared newest revision; kept locally. */
+  private async adopt(local: JobRecord | undefined, remote: JobRecord): Promise<JobRecord> {
+    let current = remote;
+    if (local !== undefined) {
+      if (isTerminal(local.status)) return local;
+      if (remote.revision > local.revision) current = remote;
+      else if (isTerminal(remote.status)) current = mergeRecords(local, remote);
+      else return local;
+    }
+    await this.local.put(current);
+    this.shared.set(current.jobId, signature(current));
+    return current;
   }
 
   async put(record: JobRecord): Promise<void> {
@@ -58,41 +79,49 @@ export class LayeredJobStore implements JobStore {
       if (this.created.delete(next.jobId)) await this.remote.index(stored);
     } catch (error) {
       if (!isJobError(error, 'STORE_UNAVAILABLE')) throw error;
-      this.disabled = true;
-      this.log.warning(
-        `${this.remote.description} cannot be written (${describeError(error)}); job records stay on this runner only, so other jobs will not see job ${next.jobId}`,
-      );
+      this.unavailable(error, `job records stay on this runner only, so other jobs will not see job ${next.jobId}`);
     }
+  }
+
+  /** The shared store failed: say so once, with the cause, and go on with the local records only. */
+  private unavailable(error: JobError, consequence: string): void {
+    if (this.disabled) return;
+    this.disabled = true;
+    this.log.warning(`${this.remote!.description} cannot be used (${describeError(error)}); ${consequence}`);
   }
 
   async latest(instance: string): Promise<JobRecord | undefined> {
     const local = await this.local.latest(instance);
-    if (this.remote === undefined) return local;
-    const remote = await this.readRemote(`finding the newest job of instance '${instance}'`, () =>
-      this.remote!.latest(instance),
-    ).catch((error: unknown) => {
-      if (local === undefined) throw error;
-      return undefined;
-    });
-    if (remote === undefined) return local;
-    if (local === undefined || remote.createdAt > local.createdAt) {
-      return (await this.local.get(instance, remote.jobId)) ?? (await this.get(instance, remote.jobId));
+    if (this.remote === undefined || (this.disabled && local !== undefined)) return local;
+    let remote: JobRecord | undefined;
+    try {
+      remote = await this.readRemote(`finding the newest job of instance '${instance}'`, () =>
+        this.remote!.latest(instance),
+      );
+    } catch (error) {
+      if (local === undefined || !isJobError(error, 'STORE_UNAVAILABLE')) throw error;
+      this.unavailable(error, `'latest' is the newest job on this runner (${local.jobId})`);
+      return local;
     }
-    return local;
+    if (remote === undefined) return local === undefined ? undefined : this.get(instance, local.jobId);
+    if (local === undefined || remote.createdAt > local.createdAt) {
+      return this.adopt(await this.local.get(instance, remote.jobId), remote);
+    }
+    return this.get(instance, local.jobId);
   }
 
   async findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined> {
     const local = await this.local.findByKey(instance, jobKey);
-    if (local !== undefined || this.remote === undefined || this.disabled) return local;
+    if (local !== undefined) return this.get(instance, local.jobId);
+    if (this.remote === undefined || this.disabled) return undefined;
     try {
       const remote = await this.remote.findByKey(instance, jobKey);
-      return remote === undefined
-        ? undefined
-        : ((await this.local.get(instance, remote.jobId)) ?? this.get(instance, remote.jobId));
+      return remote === undefined ? undefined : this.adopt(await this.local.get(instance, remote.jobId), remote);
     } catch (error) {
       if (!isJobError(error, 'STORE_UNAVAILABLE')) throw error;
-      this.log.warning(
-        `Cannot look up job-key in ${this.remote.description} (${describeError(error)}); submitting as if it were new`,
+      this.unavailable(
+        error,
+        `job-key '${jobKey}' cannot be checked against other jobs' submits: submitting as if it were new`,
       );
       return undefined;
     }
@@ -102,7 +131,8 @@ export class LayeredJobStore implements JobStore {
     if (this.remote === undefined) {
       return "only this runner's disk was searched (store: local, or no shared store available): a job submitted in another job needs store: cache or artifact in both";
     }
-    return `${this.remote.explainMissing(instance, jobId)}; likely causes: the submit step used store: local or another store, ran on another branch (cache entries are scoped to a branch and the default branch) or in another run (artifacts belong to one run), or its cache entries expired`;
+    // The first cause is the one this store can produce itself: a submit whose shared write failed (it warned).
+    return `${this.remote.explainMissing(instance, jobId)}; likely causes: the submitting job could not write to ${this.remote.description} (its log then has a warning that ${this.remote.description} cannot be used), the submit step used store: local or another store, ran on another branch (cache entries are scoped to a branch and the default branch) or in another run (artifacts belong to one run), or its cache entries expired`;
   }
 
   private async readRemote<T>(doing: string, read: () => Promise<T>): Promise<T> {

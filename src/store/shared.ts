@@ -71,9 +71,15 @@ export class SharedJobStore {
   /** Makes a job this process created findable as this run's `latest` and by its `job-key`. */
   async index(record: JobRecord): Promise<void> {
     const stamp = `${pad(Date.parse(record.createdAt), 13)}~${record.jobId}`;
-    await this.blobs.create(`${this.runPrefix(record.instance)}new~${stamp}`, JSON.stringify(record));
-    if (record.jobKey !== undefined) {
-      await this.blobs.create(`${this.keyPrefix(record.instance, record.jobKey)}${stamp}`, JSON.stringify(record));
+    const prefixes = [`${this.runPrefix(record.instance)}new~`];
+    if (record.jobKey !== undefined) prefixes.push(this.keyPrefix(record.instance, record.jobKey));
+    for (const prefix of prefixes) {
+      // The cache answers a prefix with the entry written last, not with the greatest name: an entry for an older
+      // job written after a newer job's would make the older one `latest` (or the job of its key). A job that is
+      // not the newest by creation is therefore not indexed.
+      const newest = await this.blobs.newest(prefix);
+      if (newest !== undefined && newest.name.slice(prefix.length) > stamp) continue;
+      await this.blobs.create(`${prefix}${stamp}`, JSON.stringify(record));
     }
   }
 

@@ -85,7 +85,12 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
       ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
     });
     job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;
-    ctx.log.info(`${statusLine(job)} (task ${submitted.task.taskId})`);
+    ctx.log.info(`${statusLine(job)} (task ${submitted.task.taskId}, protocol ${submitted.remote.generation})`);
+    if (req.ttlMs !== undefined && submitted.remote.generation === '2026-07-28') {
+      ctx.log.warning(
+        `task-ttl was not sent: protocol 2026-07-28 has no client TTL; the server keeps task ${submitted.task.taskId} for ${submitted.task.ttlMs == null ? 'as long as it chooses' : `${submitted.task.ttlMs} ms`}`,
+      );
+    }
     if (req.interrupt?.aborted) {
       ctx.log.warning(`${job.jobId}: the step is being stopped; cancelling task ${submitted.task.taskId}`);
       // Bounded: the runner kills the step 10 s after its first signal.

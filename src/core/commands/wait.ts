@@ -22,6 +22,8 @@ export interface WaitRequest {
   interrupt?: AbortSignal;
   /** How long to keep trying an unreachable server when the job has no deadline. */
   unreachableGraceMs?: number;
+  /** Whether answers to input requests were supplied; without them a job that asks for input ends the wait. */
+  answersInput?: boolean;
   /** Called with every recorded change, for live logs. */
   onChange?: (record: JobRecord) => void;
 }
@@ -107,7 +109,10 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
             // The server answered: whatever failed before is over. (A rejoin alone proves nothing: it sends nothing.)
             unreachable = undefined;
             // A terminal status is recorded from the outcome, which carries the result with it.
-            return isTerminal(localStatus(task.status)) ? undefined : track(changeFromSnapshot(task));
+            if (isTerminal(localStatus(task.status))) return undefined;
+            return track(changeFromSnapshot(task)).then(() => {
+              if (task.status === 'input_required' && req.answersInput !== true) throw needsInput(job);
+            });
           },
         });
         await track(changeFromOutcome(outcome));
@@ -172,6 +177,14 @@ function armDeadline(ctx: CommandContext, deadline: number, fire: () => void): {
   };
   arm();
   return { cancel: () => clearTimeout(handle) };
+}
+
+function needsInput(job: JobRecord): JobError {
+  return new JobError(
+    'INPUT_REQUIRED',
+    `Job ${job.jobId} needs input${job.statusMessage ? `: ${job.statusMessage}` : ''}. Answer it with the input-responses input of wait (a JSON object from input keys, or "*", to answers like {"action": "accept", "content": {...}}), or cancel the job`,
+    { jobId: job.jobId, input: 'input-responses', retryable: false },
+  );
 }
 
 function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {

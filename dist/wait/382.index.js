@@ -1,8 +1,8 @@
-export const id = 705;
-export const ids = [705];
+export const id = 382;
+export const ids = [382];
 export const modules = {
 
-/***/ 59705:
+/***/ 16382:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -155,15 +155,97 @@ function sleep(ms, signal) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/mcp/v2-dispatch.ts
+const V2_PROTOCOL = '2026-07-28';
+/** Which param names a request in the `Mcp-Name` header. */
+const NAME_PARAM = {
+    'tools/call': 'name',
+    'tasks/get': 'taskId',
+    'tasks/update': 'taskId',
+    'tasks/cancel': 'taskId',
+};
+/** A non-JSON-RPC HTTP failure, shaped like the SDK's HTTP errors (`data.status`) for our error mapping. */
+class HttpStatusError extends Error {
+    data;
+    constructor(message, data) {
+        super(message);
+        this.data = data;
+        this.name = 'HttpStatusError';
+    }
+}
+function v2Dispatch(url, headers, fetchImpl = fetch) {
+    let nextId = 1;
+    return async (request, options) => {
+        const { method, params } = request;
+        const id = request.id ?? `mcp-jobs-${nextId++}`;
+        const nameParam = NAME_PARAM[method];
+        const name = nameParam === undefined ? undefined : params?.[nameParam];
+        const response = await fetchImpl(url, {
+            method: 'POST',
+            headers: {
+                ...headers,
+                'Content-Type': 'application/json',
+                Accept: 'application/json, text/event-stream',
+                'MCP-Protocol-Version': V2_PROTOCOL,
+                'Mcp-Method': method,
+                ...(typeof name === 'string' ? { 'Mcp-Name': encodeHeaderValue(name) } : {}),
+                ...options?.context?.headers,
+            },
+            body: JSON.stringify({ jsonrpc: '2.0', id, method, params: params ?? {} }),
+            ...(options?.signal === undefined ? {} : { signal: options.signal }),
+        });
+        const text = await response.text();
+        const message = parseReply(text, response.headers.get('content-type') ?? '', id);
+        if (message?.error !== undefined)
+            return { kind: 'error', error: message.error };
+        if (!response.ok || message === undefined || !('result' in message)) {
+            throw new HttpStatusError(`HTTP ${response.status} for ${method}: ${text.slice(0, 300)}`, {
+                status: response.status,
+                text: text.slice(0, 1000),
+            });
+        }
+        return { kind: 'result', result: message.result };
+    };
+}
+/** The JSON-RPC reply to request `id` in a JSON body or an SSE stream. Throws SyntaxError on a body that is neither. */
+function parseReply(text, contentType, id) {
+    if (text.trim() === '')
+        return undefined;
+    if (!contentType.includes('text/event-stream'))
+        return JSON.parse(text);
+    for (const event of text.split(/\r?\n\r?\n/)) {
+        const data = event
+            .split(/\r?\n/)
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trimStart())
+            .join('\n');
+        if (data === '')
+            continue;
+        const message = JSON.parse(data);
+        if (message.id === id && ('result' in message || 'error' in message))
+            return message;
+    }
+    return undefined;
+}
+/** Header values must be ASCII: anything else goes as the extension's `=?base64?…?=` form. */
+function encodeHeaderValue(value) {
+    return /^[\x20-\x7e]*$/.test(value) ? value : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}
+
 // EXTERNAL MODULE: ./src/version.ts
 var version = __webpack_require__(311);
 ;// CONCATENATED MODULE: ./src/mcp/task-client.ts
 /**
- * The TaskClient port over the official MCP client (`@modelcontextprotocol/client`) and its tasks client
- * (`@modelcontextprotocol/ext-tasks`), for servers speaking protocol 2025-11-25 over Streamable HTTP.
+ * The TaskClient port over the official MCP client (`@modelcontextprotocol/client`) and its generation-neutral tasks
+ * client (`@modelcontextprotocol/ext-tasks`), for both task generations over Streamable HTTP:
  *
- * 2025-11-25 tasks live in the MCP session that created them, so submit keeps the session open (no HTTP DELETE) and
- * records its ID and the server's capabilities; wait and cancel rejoin that session with the saved ID.
+ * - 2025-11-25 (experimental tasks): tasks live in the MCP session that created them, so submit keeps the session
+ *   open (no HTTP DELETE) and records its ID and the server's capabilities; wait and cancel rejoin that session.
+ * - 2026-07-28 (the `io.modelcontextprotocol/tasks` extension): stateless; submit records the server's discover
+ *   result, and wait and cancel reconnect with it without probing again. Task traffic goes through our own
+ *   `rawDispatch` (see v2-dispatch.ts for the upstream limitation).
+ *
+ * Which generation a job speaks is decided once, at submit (`protocol` input, `auto` by default), and recorded.
  */
 
 
@@ -173,9 +255,15 @@ var version = __webpack_require__(311);
 
 
 
-const GENERATION = '2025-11-25';
+
+const V1 = '2025-11-25';
 /** Bounds every single request; waiting for a task is not one request and is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How long cancel keeps reading a 2026-07-28 task back after the server acknowledged the request. */
+const V2_CANCEL_SETTLE_MS = 2_000;
+const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+/** Elicitation lets a task ask for input (`input_required`); answers come from `input-responses`. */
+const CLIENT_CAPABILITIES = { elicitation: {} };
 /** The longest timer Node allows: a blocking wait for a task's end is bounded by our deadline, not by this. */
 const MAX_TIMER_MS = 2_147_483_647;
 /**
@@ -192,6 +280,11 @@ class RejoinedClient extends dist/* Client */.Kj {
         return super.getServerCapabilities() ?? this.recorded;
     }
 }
+const NEGOTIATION = {
+    auto: { mode: 'auto' },
+    '2025-11-25': { mode: 'legacy' },
+    '2026-07-28': { mode: { pin: V2_PROTOCOL } },
+};
 class McpTaskClient {
     options;
     constructor(options = {}) {
@@ -199,12 +292,16 @@ class McpTaskClient {
     }
     async open(target, join, signal) {
         const url = new URL(target.url);
+        const joinsV2 = join?.generation === V2_PROTOCOL;
         const client = join === undefined
-            ? new dist/* Client */.Kj({ ...version/* CLIENT_INFO */.J }, { capabilities: {} })
-            : new RejoinedClient(join.serverCapabilities);
+            ? new dist/* Client */.Kj({ ...version/* CLIENT_INFO */.J }, { capabilities: CLIENT_CAPABILITIES, versionNegotiation: NEGOTIATION[target.protocol ?? 'auto'] })
+            : joinsV2
+                ? new dist/* Client */.Kj({ ...version/* CLIENT_INFO */.J }, { capabilities: CLIENT_CAPABILITIES })
+                : new RejoinedClient(join.serverCapabilities);
+        const fetchImpl = this.options.pollFloorMs === undefined ? fetch : pacedFetch(this.options.pollFloorMs);
         const transport = new dist/* StreamableHTTPClientTransport */.jS(url, {
             requestInit: { headers: target.headers },
-            ...(this.options.pollFloorMs === undefined ? {} : { fetch: pacedFetch(this.options.pollFloorMs) }),
+            fetch: fetchImpl,
             ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
             ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
             // A lost stream is our retry loop's business, with its own deadline and messages.
@@ -215,43 +312,101 @@ class McpTaskClient {
                 reconnectionDelayGrowFactor: 1,
             },
         });
-        const doing = join === undefined ? 'connecting' : `rejoining the session of task ${join.taskId}`;
+        const doing = join === undefined
+            ? 'connecting'
+            : joinsV2
+                ? `reconnecting for task ${join.taskId}`
+                : `rejoining the session of task ${join.taskId}`;
         try {
-            await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS }), signal);
+            const prior = joinsV2 && join.discover !== undefined
+                ? { prior: { kind: 'modern', discover: join.discover } }
+                : {};
+            await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS, ...prior }), signal);
         }
         catch (error) {
             await client.close().catch(() => undefined);
+            if (target.protocol === V2_PROTOCOL && join === undefined) {
+                throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `Input 'protocol' is ${V2_PROTOCOL}, but the MCP server ${target.url} does not speak it (server/discover failed: ${toJobError(error, { url: target.url, doing }).message})`, { input: 'protocol', cause: error });
+            }
             throw toJobError(error, { url: target.url, doing, ...(join ? { taskId: join.taskId } : {}) });
         }
-        return new McpTaskConnection(target.url, client, transport, join);
+        const generation = join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1);
+        return new McpTaskConnection({
+            url: target.url,
+            headers: target.headers,
+            client,
+            transport,
+            joined: join,
+            generation,
+            fetchImpl,
+            inputResponses: this.options.inputResponses,
+        });
     }
 }
 class McpTaskConnection {
+    parts;
+    session;
     url;
     client;
     transport;
-    joined;
-    session;
-    constructor(url, client, transport, joined) {
-        this.url = url;
-        this.client = client;
-        this.transport = transport;
-        this.joined = joined;
+    v2;
+    /** Set when a task asked for input nobody supplied: the watch ends with it. */
+    unanswered;
+    constructor(parts) {
+        this.parts = parts;
+        this.url = parts.url;
+        this.client = parts.client;
+        this.transport = parts.transport;
+        this.v2 = parts.generation === V2_PROTOCOL;
     }
     tasks() {
-        this.session ??= (0,sdk_client_adapter/* createTaskSessionFromClient */.xH)(this.client, {
-            endpointId: this.joined?.endpointId ?? endpointIdFor(this.url),
-        });
+        const onInputRequest = (request, context) => this.answer(request, context);
+        const common = {
+            endpointId: this.parts.joined?.endpointId ?? endpointIdFor(this.url),
+            onInputRequest,
+            // Failures reach us through the calls that caused them; the default handler would print them a second time.
+            onError: () => undefined,
+        };
+        this.session ??= this.v2
+            ? (0,sdk_client_adapter/* createTaskSessionFromClient */.xH)(this.client, {
+                ...common,
+                rawDispatch: v2Dispatch(this.url, this.parts.headers, this.parts.fetchImpl),
+                v2RequestFraming: {
+                    protocolVersion: V2_PROTOCOL,
+                    clientInfo: { ...version/* CLIENT_INFO */.J },
+                    clientCapabilities: CLIENT_CAPABILITIES,
+                },
+            })
+            : (0,sdk_client_adapter/* createTaskSessionFromClient */.xH)(this.client, common);
         return this.session;
+    }
+    /** Answers a task's input request from `input-responses`, or ends the watch saying what the task asked. */
+    async answer(request, context) {
+        const responses = this.parts.inputResponses ?? {};
+        const answer = (context.inputId !== undefined ? responses[context.inputId] : undefined) ?? responses['*'];
+        if (request.kind === 'elicitation' && answer !== undefined)
+            return answer;
+        const asked = typeof request.params?.message === 'string' ? `: ${request.params.message}` : '';
+        this.unanswered = new errors/* JobError */.CR('INPUT_REQUIRED', `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked}. Answer it with the input-responses input of wait, or cancel the job`, { input: 'input-responses' });
+        throw this.unanswered;
     }
     async submit(call, signal) {
         const capabilities = (this.client.getServerCapabilities() ?? {});
-        const taskRequests = capabilities.tasks?.requests;
-        if (taskRequests?.tools?.call === undefined) {
-            throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${call.tool}' cannot run as a background job`, { input: 'server' });
+        if (this.v2) {
+            const extensions = capabilities.extensions;
+            if (extensions?.[TASKS_EXTENSION] === undefined) {
+                throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `The MCP server ${this.url} speaks ${V2_PROTOCOL} without the ${TASKS_EXTENSION} extension, so '${call.tool}' cannot run as a background job`, { input: 'server' });
+            }
+        }
+        else {
+            const taskRequests = capabilities.tasks?.requests;
+            if (taskRequests?.tools?.call === undefined) {
+                throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${call.tool}' cannot run as a background job`, { input: 'server' });
+            }
         }
         const tool = await this.findTool(call.tool, signal);
-        const support = tool.execution?.taskSupport ?? 'forbidden';
+        // 2026-07-28 servers decide per call whether a tool call becomes a task; 2025-11-25 tools declare it.
+        const support = tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden');
         if (support === 'forbidden') {
             throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `Tool '${call.tool}' on ${this.url} does not allow running as a task (execution.taskSupport is ${tool.execution?.taskSupport === undefined ? 'not set, which means forbidden' : 'forbidden'})`, { input: 'tool' });
         }
@@ -259,7 +414,8 @@ class McpTaskConnection {
         try {
             const execution = await this.tasks().callTool(call.tool, call.arguments, {
                 declaration: (0,sdk_client_adapter/* toolDeclarationFromMcpTool */.Tz)(tool),
-                task: { preference: 'require', ...(call.ttlMs === undefined ? {} : { retentionMs: call.ttlMs }) },
+                // 2026-07-28 has no client TTL: the core says so when task-ttl was given.
+                task: { preference: 'require', ...(call.ttlMs === undefined || this.v2 ? {} : { retentionMs: call.ttlMs }) },
                 requestTimeoutMs: REQUEST_TIMEOUT_MS,
                 ...(signal === undefined ? {} : { signal }),
             });
@@ -272,13 +428,15 @@ class McpTaskConnection {
                 reference = r;
             });
             const taskId = execution.handle.taskId;
+            const discover = this.client.getDiscoverResult();
             const remote = {
-                generation: GENERATION,
+                generation: this.parts.generation,
                 taskId,
-                protocolVersion: this.transport.protocolVersion ?? GENERATION,
-                serverCapabilities: (this.client.getServerCapabilities() ?? {}),
+                protocolVersion: this.v2 ? V2_PROTOCOL : (this.transport.protocolVersion ?? V1),
+                serverCapabilities: capabilities,
                 endpointId: reference?.endpointId ?? endpointIdFor(this.url),
-                ...(this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
+                ...(this.v2 || this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
+                ...(this.v2 && discover !== undefined ? { discover: discover } : {}),
             };
             const task = await this.snapshot(remote, signal).catch(() => ({ taskId, status: 'working' }));
             return { remote, task };
@@ -349,8 +507,11 @@ class McpTaskConnection {
                 },
             });
             settling.catch(() => undefined);
-            // The tasks client polls at the server's interval; the blocking tasks/result answers the moment the task ends.
-            const early = this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise(() => undefined));
+            // The tasks client polls at the server's interval; on 2025-11-25 the blocking tasks/result answers the moment
+            // the task ends. (2026-07-28 has no tasks/result: polling at the server's pollIntervalMs is the protocol.)
+            const early = this.v2
+                ? new Promise(() => undefined)
+                : this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise(() => undefined));
             const first = await Promise.race([
                 settling.then((settlement) => ({ settlement })),
                 early.then((outcome) => ({ outcome })),
@@ -366,7 +527,8 @@ class McpTaskConnection {
                     return { status: 'cancelled', ...(task ? { task } : {}) };
                 case 'failed': {
                     // A 2025-11-25 task fails when its tool reports isError: fetch that result so its text reaches the user.
-                    const result = await this.storedResult(remote.taskId);
+                    // (A 2026-07-28 task fails only with a JSON-RPC error, which the outcome carries.)
+                    const result = this.v2 ? undefined : await this.storedResult(remote.taskId);
                     const code = outcome.error.code;
                     return {
                         status: 'failed',
@@ -384,6 +546,8 @@ class McpTaskConnection {
         catch (error) {
             if (options.signal.aborted)
                 throw options.signal.reason;
+            if (this.unanswered !== undefined)
+                throw this.unanswered;
             throw toJobError(error, mapping);
         }
         finally {
@@ -421,17 +585,32 @@ class McpTaskConnection {
         }
     }
     async cancel(remote, signal) {
+        // Through the controller, not an execution: ext-tasks' execution.cancel() marks the task cancelled locally on
+        // the server's acknowledgement, which on 2026-07-28 does not mean it was cancelled.
         const controller = this.tasks().task(remote.taskId, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
         try {
             await controller.cancel(signal);
         }
         catch (error) {
-            // Cancelling a task that already ended is an invalid-params error: read the task back to learn its end.
-            if (rpcCode(error) !== -32602) {
+            // 2025-11-25: cancelling a task that already ended is an invalid-params error; read it back to learn its end.
+            if (this.v2 || rpcCode(error) !== -32602) {
                 throw toJobError(error, { url: this.url, doing: `cancelling task ${remote.taskId}`, taskId: remote.taskId });
             }
         }
-        return this.snapshot(remote, signal);
+        let task = await this.snapshot(remote, signal);
+        // 2026-07-28 cancellation is a request the server acts on in its own time: give it a moment to settle.
+        const until = Date.now() + V2_CANCEL_SETTLE_MS;
+        while (this.v2 &&
+            task.status !== 'cancelled' &&
+            task.status !== 'completed' &&
+            task.status !== 'failed' &&
+            Date.now() < until) {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(task.pollIntervalMs ?? 200, 200)));
+            if (signal?.aborted)
+                break;
+            task = await this.snapshot(remote, signal);
+        }
+        return task;
     }
     async close() {
         // Not transport.terminateSession(): an HTTP DELETE would discard the session's tasks.
@@ -457,7 +636,7 @@ function endpointIdFor(url) {
 function referenceOf(remote) {
     return {
         endpointId: remote.endpointId,
-        generation: 'v1',
+        generation: remote.generation === V2_PROTOCOL ? 'v2' : 'v1',
         taskId: remote.taskId,
         originalOperation: 'tools/call',
     };
