@@ -68,7 +68,9 @@ describe('wait timeout', () => {
     const run = await runEntry('wait', { runnerTemp, inputs: { 'job-id': jobId, 'timeout-minutes': '2s' } });
     expect(run.code).toBe(1);
     expect(run.outputs.status).toBe('canceled');
-    expect(errorAnnotations(run).join('\n')).toMatch(/timed out after .*canceled on the server/);
+    expect(errorAnnotations(run).join('\n')).toMatch(
+      /timed out \(.* after submit\); task .* was canceled on the server/,
+    );
     expect((await fixtureTask(server, taskId))?.status).toBe('cancelled');
     expect(readRecord(runnerTemp, jobId)).toMatchObject({ status: 'canceled', cancelReason: 'timeout' });
   });
@@ -91,7 +93,9 @@ describe('wait timeout', () => {
     });
     expect(run.code).toBe(0);
     expect(run.outputs.status).toBe('running');
-    expect(run.stdout).toMatch(/timed out after .* still (working|running) on the server \(fail-on-error is false\)/);
+    expect(run.stdout).toMatch(
+      /timed out \(.* after submit\); task .* is still (working|running) on the server \(fail-on-error is false\)/,
+    );
     expect((await fixtureTask(server, taskId))?.status).toBe('working');
     expect(readRecord(runnerTemp, jobId).status).toBe('running');
     // Clean up: a later cancel still reaches it.

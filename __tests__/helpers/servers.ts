@@ -54,7 +54,13 @@ export interface StartServerOptions {
   startTimeoutMs?: number;
 }
 
-export interface FixtureServerOptions extends StartServerOptions {
+/** For the fixtures (which pick their own free port by default): listen on this port instead. */
+export interface FixturePortOption {
+  /** Port to listen on (e.g. one another server just gave up); default: a free one. */
+  port?: number;
+}
+
+export interface FixtureServerOptions extends StartServerOptions, FixturePortOption {
   mode?: FixtureMode;
   /** pollInterval (ms) the fixture advertises on its tasks (default 1000). */
   pollIntervalMs?: number;
@@ -391,7 +397,7 @@ export function startFixtureServer(opts: FixtureServerOptions = {}): Promise<Run
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       return env;
     },
-    initialPort: 0,
+    initialPort: opts.port ?? 0,
     ready: /^LISTENING (\d+)$/m,
     probePort: false,
     startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
@@ -418,7 +424,7 @@ export async function fixtureTask(
 // v2 generation: protocol 2026-07-28 with the tasks extension `io.modelcontextprotocol/tasks` (SEP-2663)
 // ---------------------------------------------------------------------------------------------
 
-export interface V2FixtureServerOptions extends StartServerOptions {
+export interface V2FixtureServerOptions extends StartServerOptions, FixturePortOption {
   /** pollIntervalMs the fixture advertises on its tasks (default 1000). */
   pollIntervalMs?: number;
   /** ttlMs of every task (default 3600000); the task is gone (-32602 "expired") once it elapsed. */
@@ -454,7 +460,7 @@ export function startV2FixtureServer(opts: V2FixtureServerOptions = {}): Promise
       if (opts.ttlMs !== undefined) env.FIXTURE_TTL_MS = String(opts.ttlMs);
       return env;
     },
-    initialPort: 0,
+    initialPort: opts.port ?? 0,
     ready: /^LISTENING (\d+)$/m,
     probePort: false,
     startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

@@ -196,7 +196,12 @@ describe('waitJob: following the task', () => {
     h.conn.onWatch = async () => {
       throw bad;
     };
-    await expect(waitJob(h.ctx, request(job.jobId))).rejects.toBe(bad);
+    // The same error, now naming the job it is about.
+    await expect(waitJob(h.ctx, request(job.jobId))).rejects.toMatchObject({
+      code: bad.code,
+      jobId: job.jobId,
+      message: `Job ${job.jobId}: ${bad.message}`,
+    });
     expect(h.tasks.opens).toHaveLength(1);
     expect(h.store.puts).toHaveLength(0);
     expect(h.conn.closed).toBe(1);

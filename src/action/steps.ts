@@ -15,6 +15,7 @@ import type { ActionHost } from './host.js';
 import {
   aggregateStatus,
   isErrorResult,
+  resultText,
   summaryMarkdown,
   writeFanInOutputs,
   writeIdentity,
@@ -188,27 +189,32 @@ function failureOf(result: WaitResult): string | undefined {
   const job = result.record;
   const duration = formatDuration(Date.parse(job.finishedAt ?? new Date().toISOString()) - Date.parse(job.createdAt));
   if (result.end === 'timeout') {
-    return `Job ${job.jobId} timed out after ${duration}; task ${job.remote?.taskId ?? ''} ${job.status === 'canceled' ? 'was canceled on the server' : `is still ${job.remoteStatus ?? job.status} on the server`}`;
+    return `Job ${job.jobId} timed out (${duration} after submit); task ${job.remote?.taskId ?? ''} ${job.status === 'canceled' ? 'was canceled on the server' : `is still ${job.remoteStatus ?? job.status} on the server`}`;
   }
   if (result.end === 'interrupted') {
     return `The step was stopped and cancelling task ${job.remote?.taskId ?? ''} failed; job ${job.jobId} is still ${job.status}`;
   }
   switch (job.status) {
     case 'completed':
-      return isErrorResult(job)
-        ? `Job ${job.jobId} completed, but tool ${job.tool} reported an error (isError)`
-        : undefined;
+      if (!isErrorResult(job)) return undefined;
+      return `Job ${job.jobId} completed, but tool ${job.tool} reported an error (isError)${errorText(job)}`;
     case 'failed':
       return `Job ${job.jobId} failed: ${job.error?.message ?? job.statusMessage ?? 'the task failed'}`;
     case 'canceled':
       return job.cancelReason === 'timeout'
-        ? `Job ${job.jobId} timed out after ${duration}; task ${job.remote?.taskId ?? ''} was canceled on the server`
+        ? `Job ${job.jobId} timed out (${duration} after submit); task ${job.remote?.taskId ?? ''} was canceled on the server`
         : job.cancelReason === 'signal'
           ? `The step was stopped; job ${job.jobId} was canceled (task ${job.remote?.taskId ?? 'none'})`
           : `Job ${job.jobId} was canceled${job.statusMessage ? `: ${job.statusMessage}` : ''}`;
     default:
       return `Job ${job.jobId} is ${job.status}`;
   }
+}
+
+/** The start of a tool's error text, for a failure message. */
+function errorText(job: JobRecord): string {
+  const text = resultText(job.result).trim();
+  return text === '' ? '' : `: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`;
 }
 
 export async function waitStep(host: ActionHost): Promise<void> {

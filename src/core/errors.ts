@@ -56,6 +56,18 @@ export function invalidInput(input: string, problem: string): JobError {
   return new JobError('INVALID_INPUT', `Input '${input}' ${problem}`, { input });
 }
 
+/** The same error, about a job: its message then names the job, so a fan-in wait's errors say whose they are. */
+export function aboutJob(error: JobError, jobId: string): JobError {
+  if (error.jobId !== undefined || error.message.includes(jobId)) return error;
+  return new JobError(error.code, `Job ${jobId}: ${error.message}`, {
+    jobId,
+    retryable: error.retryable,
+    cause: error.cause,
+    ...(error.input === undefined ? {} : { input: error.input }),
+    ...(error.path === undefined ? {} : { path: error.path }),
+  });
+}
+
 export function isJobError(error: unknown, code?: ErrorCode): error is JobError {
   return error instanceof JobError && (code === undefined || error.code === code);
 }

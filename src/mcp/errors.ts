@@ -63,7 +63,27 @@ export interface MappingContext {
   taskId?: string;
   /** What we were doing: `connecting`, `submitting`, `following the task`… */
   doing: string;
+  /** The protocol generation the task was created with: a server answering as the other one has switched. */
+  generation?: string;
   jobId?: string;
+}
+
+/**
+ * Whether a reply shows a server of the other task generation: a 2026-07-28 server refuses a session request for
+ * lack of `_meta` or with -32022 (unsupported version); a 2025-11-25 server refuses a stateless request for lack of
+ * a session, or does not know the extension's methods.
+ */
+function switchedGeneration(
+  generation: string,
+  code: number | undefined,
+  status: number | undefined,
+  text: string,
+): boolean {
+  if (generation === '2025-11-25')
+    return code === -32022 || /missing _meta|_meta\b.*(required|missing)|unsupported protocol version/i.test(text);
+  if (generation === '2026-07-28')
+    return /no valid session|session id/i.test(text) || (code === -32601 && status !== 404);
+  return false;
 }
 
 /** Maps any error from the MCP client stack to a JobError with a message naming the server and the task. */
@@ -76,6 +96,13 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
   const code = rpcCode(error);
   const text = links.map((l) => `${l.message ?? ''} ${JSON.stringify(l.data ?? '')}`).join(' ');
 
+  if (ctx.generation !== undefined && switchedGeneration(ctx.generation, code, status, text)) {
+    return new JobError(
+      'PROTOCOL_ERROR',
+      `The MCP server ${ctx.url} no longer speaks protocol ${ctx.generation}, which task ${ctx.taskId ?? ''} was created with: it answers as a ${ctx.generation === '2025-11-25' ? '2026-07-28 (stateless)' : '2025-11-25 (session)'} server. The task cannot be followed or cancelled from here (${reason})`,
+      { ...details, retryable: false },
+    );
+  }
   if (ctx.taskId !== undefined) {
     const sessionGone = status === 404 || (status === 400 && /session/i.test(text));
     const taskGone = code === -32602 && /task|not found/i.test(text);

@@ -22,7 +22,7 @@ import {
 } from '@modelcontextprotocol/ext-tasks/client';
 import type { TaskId } from '@modelcontextprotocol/ext-tasks/core';
 import { z } from 'zod';
-import { JobError } from '../core/errors.js';
+import { describeError, JobError } from '../core/errors.js';
 import type { JsonObject } from '../core/parse.js';
 import type {
   ServerTarget,
@@ -122,14 +122,20 @@ export class McpTaskClient implements TaskClient {
       await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS, ...prior }), signal);
     } catch (error) {
       await client.close().catch(() => undefined);
-      if (target.protocol === V2_PROTOCOL && join === undefined) {
+      const mapped = toJobError(error, {
+        url: target.url,
+        doing,
+        ...(join ? { taskId: join.taskId, generation: join.generation } : {}),
+      });
+      const pinned = join === undefined && target.protocol !== undefined && target.protocol !== 'auto';
+      if (pinned && mapped.code !== 'SERVER_UNREACHABLE') {
         throw new JobError(
           'TASKS_UNSUPPORTED',
-          `Input 'protocol' is ${V2_PROTOCOL}, but the MCP server ${target.url} does not speak it (server/discover failed: ${toJobError(error, { url: target.url, doing }).message})`,
+          `Input 'protocol' is ${target.protocol}, but the MCP server ${target.url} does not speak it (${describeError(error)}); use protocol: auto, or the generation the server speaks`,
           { input: 'protocol', cause: error },
         );
       }
-      throw toJobError(error, { url: target.url, doing, ...(join ? { taskId: join.taskId } : {}) });
+      throw mapped;
     }
     const generation = join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1);
     return new McpTaskConnection({
@@ -164,6 +170,8 @@ class McpTaskConnection implements TaskConnection {
   private readonly v2: boolean;
   /** Set when a task asked for input nobody supplied: the watch ends with it. */
   private unanswered: JobError | undefined;
+  /** Aborted with the unanswered request: ends the watch without answering it. */
+  private readonly inputStop = new AbortController();
 
   constructor(private readonly parts: ConnectionParts) {
     this.url = parts.url;
@@ -195,17 +203,29 @@ class McpTaskConnection implements TaskConnection {
     return this.session;
   }
 
+  /** What error messages about a task need: the server, the task and the generation it was created with. */
+  private about(remote: RemoteRef): { url: string; taskId: string; generation: string } {
+    return { url: this.url, taskId: remote.taskId, generation: remote.generation };
+  }
+
   /** Answers a task's input request from `input-responses`, or ends the watch saying what the task asked. */
   private async answer(request: ApplicationInputRequest, context: ResolvedInputExchangeContext): Promise<unknown> {
     const responses = this.parts.inputResponses ?? {};
     const answer = (context.inputId !== undefined ? responses[context.inputId] : undefined) ?? responses['*'];
     if (request.kind === 'elicitation' && answer !== undefined) return answer;
     const asked = typeof request.params?.message === 'string' ? `: ${request.params.message}` : '';
-    this.unanswered = new JobError(
+    this.unanswered ??= new JobError(
       'INPUT_REQUIRED',
-      `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked}. Answer it with the input-responses input of wait, or cancel the job`,
-      { input: 'input-responses' },
+      `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked.replace(/[.:]*$/, '')}. Answer it with the input-responses input of wait, or cancel the job`,
+      { input: 'input-responses', retryable: false },
     );
+    this.inputStop.abort(this.unanswered);
+    // Leave the request unanswered (a later wait may answer it): upstream limitation, ext-tasks 0.2.2 answers an
+    // elicitation with {action: "cancel"} when the handler throws, unless the input lifetime has ended — so wait
+    // for the end of the watch, which ends that lifetime, before giving up.
+    if (context.signal !== undefined && !context.signal.aborted) {
+      await new Promise((resolve) => context.signal!.addEventListener('abort', resolve, { once: true }));
+    }
     throw this.unanswered;
   }
 
@@ -314,13 +334,13 @@ class McpTaskConnection implements TaskConnection {
           .snapshot(signal),
       );
     } catch (error) {
-      throw toJobError(error, { url: this.url, doing: `reading task ${remote.taskId}`, taskId: remote.taskId });
+      throw toJobError(error, { ...this.about(remote), doing: `reading task ${remote.taskId}` });
     }
   }
 
   async watch(remote: RemoteRef, options: WatchOptions): Promise<TaskOutcome> {
     const doing = `following task ${remote.taskId}`;
-    const mapping = { url: this.url, doing, taskId: remote.taskId };
+    const mapping = { ...this.about(remote), doing };
     let execution;
     try {
       execution = await this.tasks().resumeTask(referenceOf(remote), {
@@ -335,7 +355,7 @@ class McpTaskConnection implements TaskConnection {
     const stop = AbortSignal.any([options.signal, done.signal]);
     try {
       const settling = execution.settle({
-        signal: options.signal,
+        signal: AbortSignal.any([options.signal, this.inputStop.signal]),
         close: false,
         onEvent: async (event) => {
           if (event.type === 'task') await options.onStatus(toSnapshot(event.task));
@@ -367,7 +387,12 @@ class McpTaskConnection implements TaskConnection {
           return {
             status: 'failed',
             error: {
-              message: outcome.error.message || task?.statusMessage || 'The task failed',
+              // ext-tasks only knows the status message ('Task failed' without one): the tool's own words say more.
+              message:
+                (result === undefined ? undefined : resultTextOf(result)) ||
+                outcome.error.message ||
+                task?.statusMessage ||
+                'The task failed',
               ...(code === undefined ? {} : { code }),
               ...(outcome.error.data === undefined ? {} : { data: outcome.error.data }),
             },
@@ -379,6 +404,7 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
       if (this.unanswered !== undefined) throw this.unanswered;
+      if (this.inputStop.signal.aborted) throw this.inputStop.signal.reason;
       throw toJobError(error, mapping);
     } finally {
       done.abort();
@@ -432,7 +458,7 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       // 2025-11-25: cancelling a task that already ended is an invalid-params error; read it back to learn its end.
       if (this.v2 || rpcCode(error) !== -32602) {
-        throw toJobError(error, { url: this.url, doing: `cancelling task ${remote.taskId}`, taskId: remote.taskId });
+        throw toJobError(error, { ...this.about(remote), doing: `cancelling task ${remote.taskId}` });
       }
     }
     let task = await this.snapshot(remote, signal);
@@ -453,8 +479,9 @@ class McpTaskConnection implements TaskConnection {
   }
 
   async close(): Promise<void> {
-    // Not transport.terminateSession(): an HTTP DELETE would discard the session's tasks.
-    await this.session?.close().catch(() => undefined);
+    // Not transport.terminateSession(): an HTTP DELETE would discard the session's tasks. And not session.close():
+    // ext-tasks closes the executions it still owns, which cancels every task that has not ended — a wait that
+    // gives up (cancel-on-timeout: false, input nobody answered) must leave the task as it is.
     await this.client.close().catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
  * without the server. The wait ends early on its deadline (cancelling the remote task unless told not to) or on an
  * interrupt (always cancelling: the step is going away and must not leave work running).
  */
-import { describeError, isJobError, JobError } from '../errors.js';
+import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import type { ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
 import type { JobChange, JobRecord, RemoteRef } from '../record.js';
@@ -123,7 +123,8 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
           await track({ status: 'failed', error: { code: error.code, message: error.message } });
           return { record: job, end: 'terminal', fromRecord: false };
         }
-        if (!isJobError(error) || !error.retryable) throw error;
+        if (!isJobError(error)) throw error;
+        if (!error.retryable) throw aboutJob(error, job.jobId);
         // The server went away: keep trying until the deadline (or a grace period when there is none).
         const now = ctx.clock.now().getTime();
         unreachable = { since: unreachable?.since ?? now, error };
