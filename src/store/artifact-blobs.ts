@@ -50,7 +50,8 @@ export class ArtifactBlobs implements RevisionBlobs {
     }
   }
 
-  async newest(prefix: string): Promise<Blob | undefined> {
+  /** The artifact with the greatest name starting with `prefix`. */
+  private async find(prefix: string) {
     const client = await this.artifacts();
     let listed;
     try {
@@ -62,6 +63,16 @@ export class ArtifactBlobs implements RevisionBlobs {
     const [artifact] = listed.artifacts
       .filter((a) => a.name.startsWith(prefix))
       .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+    return artifact;
+  }
+
+  async newestName(prefix: string): Promise<string | undefined> {
+    return (await this.find(prefix))?.name;
+  }
+
+  async newest(prefix: string): Promise<Blob | undefined> {
+    const client = await this.artifacts();
+    const artifact = await this.find(prefix);
     if (artifact === undefined) return undefined;
     const dir = await mkdtemp(join(this.scratchDir, 'artifact-'));
     try {

@@ -18,6 +18,13 @@ export interface RevisionBlobs {
   create(name: string, content: string): Promise<'created' | 'exists'>;
   /** The newest blob whose name starts with `prefix`. */
   newest(prefix: string): Promise<Blob | undefined>;
+  /** The name of that blob, without fetching its content. */
+  newestName(prefix: string): Promise<string | undefined>;
+  /**
+   * True when `newest` means the blob written (finalized) last rather than the greatest name: the cache. Then a
+   * blob whose upload was slow can land after one with a greater name.
+   */
+  readonly newestIsLastWritten?: boolean;
 }
 
 export function storeUnavailable(description: string, doing: string, cause: unknown): JobError {

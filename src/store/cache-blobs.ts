@@ -32,6 +32,7 @@ type CacheModule = typeof import('@actions/cache');
 
 export class CacheBlobs implements RevisionBlobs {
   readonly description = DESCRIPTION;
+  readonly newestIsLastWritten = true;
   private module: Promise<CacheModule> | undefined;
 
   constructor(
@@ -95,16 +96,25 @@ export class CacheBlobs implements RevisionBlobs {
 
   async newest(prefix: string): Promise<Blob | undefined> {
     return this.inScratch(async (dir, cache) => {
-      const restored = await capture(() => cache.restoreCache([FILE], prefix, [], {}, true));
-      if (restored.value === undefined) {
-        // A miss is silent; a failed restore (429, outage, denied read) is logged and also answers undefined.
-        const cause = causeOf(restored.problems, restored.error);
-        if (cause !== undefined) throw storeUnavailable(DESCRIPTION, `restoring ${prefix}…`, cause);
-        return undefined;
-      }
-      return { name: restored.value, content: await readFile(join(dir, FILE), 'utf8') };
+      const name = await restore(cache, prefix, false);
+      return name === undefined ? undefined : { name, content: await readFile(join(dir, FILE), 'utf8') };
     });
   }
+
+  async newestName(prefix: string): Promise<string | undefined> {
+    return this.inScratch((_dir, cache) => restore(cache, prefix, true));
+  }
+}
+
+/** The key of the newest entry for `prefix`, restored into the working directory unless `lookupOnly`. */
+async function restore(cache: CacheModule, prefix: string, lookupOnly: boolean): Promise<string | undefined> {
+  const restored = await capture(() => cache.restoreCache([FILE], prefix, [], { lookupOnly }, true));
+  if (restored.value === undefined) {
+    // A miss is silent; a failed restore (429, outage, denied read) is logged and also answers undefined.
+    const cause = causeOf(restored.problems, restored.error);
+    if (cause !== undefined) throw storeUnavailable(DESCRIPTION, `restoring ${prefix}…`, cause);
+  }
+  return restored.value;
 }
 
 interface Captured<T> {

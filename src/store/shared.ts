@@ -14,13 +14,25 @@ import { mergeRecords, parseRecord, type JobRecord } from '../core/record.js';
 import type { RevisionBlobs } from './blobs.js';
 
 const MAX_CONFLICTS = 5;
+/** How long a writer that lost a revision waits for the winner's upload to become readable. */
+const CONFLICT_WAIT_MS = 5_000;
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface SharedStoreOptions {
+  conflictWaitMs?: number;
+}
 
 export class SharedJobStore {
+  private readonly conflictWaitMs: number;
+
   constructor(
     private readonly blobs: RevisionBlobs,
     private readonly runId: string,
-  ) {}
+    options: SharedStoreOptions = {},
+  ) {
+    this.conflictWaitMs = options.conflictWaitMs ?? CONFLICT_WAIT_MS;
+  }
 
   get description(): string {
     return this.blobs.description;
@@ -40,7 +52,19 @@ export class SharedJobStore {
   }
 
   async get(instance: string, jobId: string): Promise<JobRecord | undefined> {
-    const blob = await this.blobs.newest(this.revisionPrefix(instance, jobId));
+    const prefix = this.revisionPrefix(instance, jobId);
+    let blob = await this.blobs.newest(prefix);
+    // The cache answers with the revision finalized last, not the highest: a writer that lost revision N to an
+    // upload still in flight goes on to write N+1, and N may land after it. Higher revisions are looked up by name.
+    if (blob !== undefined && this.blobs.newestIsLastWritten === true) {
+      let name = blob.name;
+      for (;;) {
+        const higher = await this.blobs.newestName(`${prefix}${pad(Number(name.slice(prefix.length)) + 1, 6)}`);
+        if (higher === undefined) break;
+        name = higher;
+      }
+      if (name !== blob.name) blob = await this.blobs.newest(name);
+    }
     if (blob === undefined) return undefined;
     const record = parseRecord(blob.content, `${blob.name} in ${this.blobs.description}`);
     if (record.jobId !== jobId || record.instance !== instance) {
@@ -58,7 +82,7 @@ export class SharedJobStore {
     for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
       const name = `${this.revisionPrefix(candidate.instance, candidate.jobId)}${pad(candidate.revision, 6)}`;
       if ((await this.blobs.create(name, JSON.stringify(candidate))) === 'created') return candidate;
-      const theirs = await this.get(candidate.instance, candidate.jobId);
+      const theirs = await this.revisionAtLeast(candidate.instance, candidate.jobId, candidate.revision);
       candidate = mergeRecords(candidate, theirs ?? candidate);
     }
     throw new JobError(
@@ -66,6 +90,21 @@ export class SharedJobStore {
       `${this.blobs.description}: job ${record.jobId} kept meeting concurrent revisions (${MAX_CONFLICTS} in a row); giving up on sharing this change`,
       { retryable: true },
     );
+  }
+
+  /**
+   * The newest record once it has at least `revision`. A taken name can belong to an upload still in flight (not
+   * readable yet): merging with an older revision would drop the winner's change, even an ended job's end. So the
+   * winner is waited for a little; a writer that died mid-upload never lands, and then the newest readable wins.
+   */
+  private async revisionAtLeast(instance: string, jobId: string, revision: number): Promise<JobRecord | undefined> {
+    const deadline = Date.now() + this.conflictWaitMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      const theirs = await this.get(instance, jobId);
+      const left = deadline - Date.now();
+      if ((theirs?.revision ?? 0) >= revision || left <= 0) return theirs;
+      await sleep(Math.min(delay, left));
+    }
   }
 
   /** Makes a job this process created findable as this run's `latest` and by its `job-key`. */
@@ -77,8 +116,8 @@ export class SharedJobStore {
       // The cache answers a prefix with the entry written last, not with the greatest name: an entry for an older
       // job written after a newer job's would make the older one `latest` (or the job of its key). A job that is
       // not the newest by creation is therefore not indexed.
-      const newest = await this.blobs.newest(prefix);
-      if (newest !== undefined && newest.name.slice(prefix.length) > stamp) continue;
+      const newest = await this.blobs.newestName(prefix);
+      if (newest !== undefined && newest.slice(prefix.length) > stamp) continue;
       await this.blobs.create(`${prefix}${stamp}`, JSON.stringify(record));
     }
   }
@@ -92,8 +131,8 @@ export class SharedJobStore {
   }
 
   private async fromIndex(instance: string, prefix: string): Promise<JobRecord | undefined> {
-    const blob = await this.blobs.newest(prefix);
-    const jobId = blob?.name.slice(blob.name.lastIndexOf('~') + 1);
+    const name = await this.blobs.newestName(prefix);
+    const jobId = name?.slice(name.lastIndexOf('~') + 1);
     return jobId === undefined ? undefined : this.get(instance, jobId);
   }
 
