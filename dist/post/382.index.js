@@ -68,6 +68,18 @@ function rpcCode(error) {
     }
     return undefined;
 }
+/**
+ * Whether a reply shows a server of the other task generation: a 2026-07-28 server refuses a session request for
+ * lack of `_meta` or with -32022 (unsupported version); a 2025-11-25 server refuses a stateless request for lack of
+ * a session, or does not know the extension's methods.
+ */
+function switchedGeneration(generation, code, status, text) {
+    if (generation === '2025-11-25')
+        return code === -32022 || /missing _meta|_meta\b.*(required|missing)|unsupported protocol version/i.test(text);
+    if (generation === '2026-07-28')
+        return /no valid session|session id/i.test(text) || (code === -32601 && status !== 404);
+    return false;
+}
 /** Maps any error from the MCP client stack to a JobError with a message naming the server and the task. */
 function toJobError(error, ctx) {
     if (error instanceof errors/* JobError */.CR)
@@ -78,6 +90,9 @@ function toJobError(error, ctx) {
     const status = httpStatus(links);
     const code = rpcCode(error);
     const text = links.map((l) => `${l.message ?? ''} ${JSON.stringify(l.data ?? '')}`).join(' ');
+    if (ctx.generation !== undefined && switchedGeneration(ctx.generation, code, status, text)) {
+        return new errors/* JobError */.CR('PROTOCOL_ERROR', `The MCP server ${ctx.url} no longer speaks protocol ${ctx.generation}, which task ${ctx.taskId ?? ''} was created with: it answers as a ${ctx.generation === '2025-11-25' ? '2026-07-28 (stateless)' : '2025-11-25 (session)'} server. The task cannot be followed or cancelled from here (${reason})`, { ...details, retryable: false });
+    }
     if (ctx.taskId !== undefined) {
         const sessionGone = status === 404 || (status === 400 && /session/i.test(text));
         const taskGone = code === -32602 && /task|not found/i.test(text);
@@ -325,10 +340,16 @@ class McpTaskClient {
         }
         catch (error) {
             await client.close().catch(() => undefined);
-            if (target.protocol === V2_PROTOCOL && join === undefined) {
-                throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `Input 'protocol' is ${V2_PROTOCOL}, but the MCP server ${target.url} does not speak it (server/discover failed: ${toJobError(error, { url: target.url, doing }).message})`, { input: 'protocol', cause: error });
+            const mapped = toJobError(error, {
+                url: target.url,
+                doing,
+                ...(join ? { taskId: join.taskId, generation: join.generation } : {}),
+            });
+            const pinned = join === undefined && target.protocol !== undefined && target.protocol !== 'auto';
+            if (pinned && mapped.code !== 'SERVER_UNREACHABLE') {
+                throw new errors/* JobError */.CR('TASKS_UNSUPPORTED', `Input 'protocol' is ${target.protocol}, but the MCP server ${target.url} does not speak it (${(0,errors/* describeError */.Uc)(error)}); use protocol: auto, or the generation the server speaks`, { input: 'protocol', cause: error });
             }
-            throw toJobError(error, { url: target.url, doing, ...(join ? { taskId: join.taskId } : {}) });
+            throw mapped;
         }
         const generation = join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1);
         return new McpTaskConnection({
@@ -352,6 +373,8 @@ class McpTaskConnection {
     v2;
     /** Set when a task asked for input nobody supplied: the watch ends with it. */
     unanswered;
+    /** Aborted with the unanswered request: ends the watch without answering it. */
+    inputStop = new AbortController();
     constructor(parts) {
         this.parts = parts;
         this.url = parts.url;
@@ -380,6 +403,10 @@ class McpTaskConnection {
             : (0,sdk_client_adapter/* createTaskSessionFromClient */.xH)(this.client, common);
         return this.session;
     }
+    /** What error messages about a task need: the server, the task and the generation it was created with. */
+    about(remote) {
+        return { url: this.url, taskId: remote.taskId, generation: remote.generation };
+    }
     /** Answers a task's input request from `input-responses`, or ends the watch saying what the task asked. */
     async answer(request, context) {
         const responses = this.parts.inputResponses ?? {};
@@ -387,7 +414,14 @@ class McpTaskConnection {
         if (request.kind === 'elicitation' && answer !== undefined)
             return answer;
         const asked = typeof request.params?.message === 'string' ? `: ${request.params.message}` : '';
-        this.unanswered = new errors/* JobError */.CR('INPUT_REQUIRED', `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked}. Answer it with the input-responses input of wait, or cancel the job`, { input: 'input-responses' });
+        this.unanswered ??= new errors/* JobError */.CR('INPUT_REQUIRED', `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked.replace(/[.:]*$/, '')}. Answer it with the input-responses input of wait, or cancel the job`, { input: 'input-responses', retryable: false });
+        this.inputStop.abort(this.unanswered);
+        // Leave the request unanswered (a later wait may answer it): upstream limitation, ext-tasks 0.2.2 answers an
+        // elicitation with {action: "cancel"} when the handler throws, unless the input lifetime has ended — so wait
+        // for the end of the watch, which ends that lifetime, before giving up.
+        if (context.signal !== undefined && !context.signal.aborted) {
+            await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+        }
         throw this.unanswered;
     }
     async submit(call, signal) {
@@ -478,12 +512,12 @@ class McpTaskConnection {
                 .snapshot(signal));
         }
         catch (error) {
-            throw toJobError(error, { url: this.url, doing: `reading task ${remote.taskId}`, taskId: remote.taskId });
+            throw toJobError(error, { ...this.about(remote), doing: `reading task ${remote.taskId}` });
         }
     }
     async watch(remote, options) {
         const doing = `following task ${remote.taskId}`;
-        const mapping = { url: this.url, doing, taskId: remote.taskId };
+        const mapping = { ...this.about(remote), doing };
         let execution;
         try {
             execution = await this.tasks().resumeTask(referenceOf(remote), {
@@ -499,7 +533,7 @@ class McpTaskConnection {
         const stop = AbortSignal.any([options.signal, done.signal]);
         try {
             const settling = execution.settle({
-                signal: options.signal,
+                signal: AbortSignal.any([options.signal, this.inputStop.signal]),
                 close: false,
                 onEvent: async (event) => {
                     if (event.type === 'task')
@@ -533,7 +567,11 @@ class McpTaskConnection {
                     return {
                         status: 'failed',
                         error: {
-                            message: outcome.error.message || task?.statusMessage || 'The task failed',
+                            // ext-tasks only knows the status message ('Task failed' without one): the tool's own words say more.
+                            message: (result === undefined ? undefined : resultTextOf(result)) ||
+                                outcome.error.message ||
+                                task?.statusMessage ||
+                                'The task failed',
                             ...(code === undefined ? {} : { code }),
                             ...(outcome.error.data === undefined ? {} : { data: outcome.error.data }),
                         },
@@ -548,6 +586,8 @@ class McpTaskConnection {
                 throw options.signal.reason;
             if (this.unanswered !== undefined)
                 throw this.unanswered;
+            if (this.inputStop.signal.aborted)
+                throw this.inputStop.signal.reason;
             throw toJobError(error, mapping);
         }
         finally {
@@ -594,7 +634,7 @@ class McpTaskConnection {
         catch (error) {
             // 2025-11-25: cancelling a task that already ended is an invalid-params error; read it back to learn its end.
             if (this.v2 || rpcCode(error) !== -32602) {
-                throw toJobError(error, { url: this.url, doing: `cancelling task ${remote.taskId}`, taskId: remote.taskId });
+                throw toJobError(error, { ...this.about(remote), doing: `cancelling task ${remote.taskId}` });
             }
         }
         let task = await this.snapshot(remote, signal);
@@ -613,8 +653,9 @@ class McpTaskConnection {
         return task;
     }
     async close() {
-        // Not transport.terminateSession(): an HTTP DELETE would discard the session's tasks.
-        await this.session?.close().catch(() => undefined);
+        // Not transport.terminateSession(): an HTTP DELETE would discard the session's tasks. And not session.close():
+        // ext-tasks closes the executions it still owns, which cancels every task that has not ended — a wait that
+        // gives up (cancel-on-timeout: false, input nobody answered) must leave the task as it is.
         await this.client.close().catch(() => undefined);
     }
 }
