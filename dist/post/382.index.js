@@ -562,7 +562,7 @@ class McpTaskConnection {
                 case 'failed': {
                     // A 2025-11-25 task fails when its tool reports isError: fetch that result so its text reaches the user.
                     // (A 2026-07-28 task fails only with a JSON-RPC error, which the outcome carries.)
-                    const result = this.v2 ? undefined : await this.storedResult(remote.taskId);
+                    const result = this.v2 ? undefined : await this.taskResult(remote.taskId, { timeout: 10_000 });
                     const code = outcome.error.code;
                     return {
                         status: 'failed',
@@ -601,24 +601,22 @@ class McpTaskConnection {
      * The final status the polling watch has not seen yet is recorded from the outcome itself.
      */
     async blockingResult(remote, signal) {
-        let result;
-        try {
-            result = (await this.client.request({ method: 'tasks/result', params: { taskId: remote.taskId } }, schemas/* looseObject */._H3({ content: schemas/* array */.YOg(schemas/* unknown */.L5J()) }), { timeout: MAX_TIMER_MS, signal }));
-        }
-        catch {
+        const result = await this.taskResult(remote.taskId, { timeout: MAX_TIMER_MS, signal });
+        if (result === undefined)
             return undefined;
-        }
         // In this generation a stored result means the task ended: failed when the tool reported isError, else completed.
         if (result.isError === true) {
             return { status: 'failed', error: { message: resultTextOf(result) ?? 'The tool reported an error' }, result };
         }
         return { status: 'completed', result };
     }
-    /** `tasks/result` of a failed task: the tool's isError result, or nothing when the failure was a protocol error. */
-    async storedResult(taskId) {
+    /**
+     * `tasks/result` (2025-11-25): the task's tool result, or undefined when there is none to give (a cancelled task,
+     * a failure that was a protocol error) or the call ends first.
+     */
+    async taskResult(taskId, options) {
         try {
-            const result = await this.client.request({ method: 'tasks/result', params: { taskId } }, schemas/* looseObject */._H3({ content: schemas/* array */.YOg(schemas/* unknown */.L5J()) }), { timeout: 10_000 });
-            return result;
+            return (await this.client.request({ method: 'tasks/result', params: { taskId } }, schemas/* looseObject */._H3({ content: schemas/* array */.YOg(schemas/* unknown */.L5J()) }), options));
         }
         catch {
             return undefined;

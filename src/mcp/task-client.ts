@@ -382,7 +382,7 @@ class McpTaskConnection implements TaskConnection {
         case 'failed': {
           // A 2025-11-25 task fails when its tool reports isError: fetch that result so its text reaches the user.
           // (A 2026-07-28 task fails only with a JSON-RPC error, which the outcome carries.)
-          const result = this.v2 ? undefined : await this.storedResult(remote.taskId);
+          const result = this.v2 ? undefined : await this.taskResult(remote.taskId, { timeout: 10_000 });
           const code = outcome.error.code;
           return {
             status: 'failed',
@@ -418,16 +418,8 @@ class McpTaskConnection implements TaskConnection {
    * The final status the polling watch has not seen yet is recorded from the outcome itself.
    */
   private async blockingResult(remote: RemoteRef, signal: AbortSignal): Promise<TaskOutcome | undefined> {
-    let result: JsonObject;
-    try {
-      result = (await this.client.request(
-        { method: 'tasks/result', params: { taskId: remote.taskId } } as never,
-        z.looseObject({ content: z.array(z.unknown()) }),
-        { timeout: MAX_TIMER_MS, signal },
-      )) as JsonObject;
-    } catch {
-      return undefined;
-    }
+    const result = await this.taskResult(remote.taskId, { timeout: MAX_TIMER_MS, signal });
+    if (result === undefined) return undefined;
     // In this generation a stored result means the task ended: failed when the tool reported isError, else completed.
     if (result.isError === true) {
       return { status: 'failed', error: { message: resultTextOf(result) ?? 'The tool reported an error' }, result };
@@ -435,15 +427,20 @@ class McpTaskConnection implements TaskConnection {
     return { status: 'completed', result };
   }
 
-  /** `tasks/result` of a failed task: the tool's isError result, or nothing when the failure was a protocol error. */
-  private async storedResult(taskId: string): Promise<JsonObject | undefined> {
+  /**
+   * `tasks/result` (2025-11-25): the task's tool result, or undefined when there is none to give (a cancelled task,
+   * a failure that was a protocol error) or the call ends first.
+   */
+  private async taskResult(
+    taskId: string,
+    options: { timeout: number; signal?: AbortSignal },
+  ): Promise<JsonObject | undefined> {
     try {
-      const result = await this.client.request(
+      return (await this.client.request(
         { method: 'tasks/result', params: { taskId } } as never,
         z.looseObject({ content: z.array(z.unknown()) }),
-        { timeout: 10_000 },
-      );
-      return result as JsonObject;
+        options,
+      )) as JsonObject;
     } catch {
       return undefined;
     }
