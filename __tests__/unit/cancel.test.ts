@@ -82,7 +82,7 @@ describe('cancelJob', () => {
     expect(h.store.stored(job).status).toBe('canceled');
   });
 
-  it('records a lost task as failed and rethrows', async () => {
+  it('records that the task is lost, keeps the job running and rethrows', async () => {
     const h = harness();
     const job = h.store.seed(runningJob());
     const lost = new JobError('TASK_LOST', 'The server no longer has task task-1');
@@ -90,7 +90,7 @@ describe('cancelJob', () => {
       throw lost;
     };
     await expect(cancelJob(h.ctx, request(job.jobId))).rejects.toBe(lost);
-    expect(h.store.stored(job)).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST' } });
+    expect(h.store.stored(job)).toMatchObject({ status: 'running', error: { code: 'TASK_LOST' } });
     expect(h.conn.closed).toBe(1);
   });
 

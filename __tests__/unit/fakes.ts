@@ -17,7 +17,14 @@ import type {
   ToolCall,
   WatchOptions,
 } from '../../src/core/ports.js';
-import { applyChange, createRecord, type JobRecord, type NewJob, type RemoteRef } from '../../src/core/record.js';
+import {
+  applyChange,
+  createRecord,
+  type JobRecord,
+  type NewJob,
+  type RemoteRef,
+  type SessionRef,
+} from '../../src/core/record.js';
 import type { ActionHost, HostLog } from '../../src/action/host.js';
 
 export const T0 = new Date('2025-06-01T12:00:00.000Z');
@@ -169,7 +176,13 @@ export class FakeConnection implements TaskConnection {
   readonly watchCalls: Array<{ remote: RemoteRef; options: WatchOptions }> = [];
   readonly cancelCalls: Array<{ remote: RemoteRef; signal: AbortSignal | undefined }> = [];
   readonly snapshotCalls: RemoteRef[] = [];
+  sessionTasksCalls = 0;
   closed = 0;
+
+  /** The session `session()` reports (what submit records before it sends the call). */
+  sessionRef: SessionRef = sessionRef();
+  /** Default: the session holds no task. */
+  onSessionTasks: (signal?: AbortSignal) => Promise<TaskSnapshot[] | undefined> = async () => [];
 
   onSubmit: (call: ToolCall, signal?: AbortSignal) => Promise<SubmittedTask> = async () => {
     throw new Error('submit is not scripted in this test');
@@ -189,6 +202,14 @@ export class FakeConnection implements TaskConnection {
 
   constructor(private readonly trace: string[] = []) {}
 
+  session(): SessionRef {
+    return this.sessionRef;
+  }
+  sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined> {
+    this.trace.push('sessionTasks');
+    this.sessionTasksCalls++;
+    return this.onSessionTasks(signal);
+  }
   submit(call: ToolCall, signal?: AbortSignal): Promise<SubmittedTask> {
     this.trace.push('submit');
     this.submitCalls.push({ call, signal });
@@ -215,7 +236,12 @@ export class FakeConnection implements TaskConnection {
 
 /** A task client whose `open` hands out `connection` unless `onOpen` says otherwise. */
 export class FakeTaskClient implements TaskClient {
-  readonly opens: Array<{ target: ServerTarget; join: RemoteRef | undefined; signal: AbortSignal | undefined }> = [];
+  readonly opens: Array<{
+    target: ServerTarget;
+    join: SessionRef | undefined;
+    signal: AbortSignal | undefined;
+    deadline: number | undefined;
+  }> = [];
   onOpen: ((attempt: number, signal?: AbortSignal) => Promise<TaskConnection>) | undefined;
 
   constructor(
@@ -223,9 +249,9 @@ export class FakeTaskClient implements TaskClient {
     private readonly trace: string[] = [],
   ) {}
 
-  open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection> {
+  open(target: ServerTarget, join?: SessionRef, signal?: AbortSignal, deadline?: number): Promise<TaskConnection> {
     this.trace.push('open');
-    this.opens.push({ target, join, signal });
+    this.opens.push({ target, join, signal, deadline });
     return this.onOpen === undefined ? Promise.resolve(this.connection) : this.onOpen(this.opens.length, signal);
   }
 }
@@ -248,15 +274,18 @@ export function harness(): Harness {
   const tasks = new FakeTaskClient(conn, trace);
   const clock = new FakeClock();
   const log = new FakeLog();
-  return { ctx: { store, tasks, clock, log }, store, tasks, conn, clock, log, trace };
+  return { ctx: { store, tasks, clock, log, random: () => 0 }, store, tasks, conn, clock, log, trace };
 }
 
 export function remoteRef(taskId = 'task-1'): RemoteRef {
+  return { ...sessionRef(`session-of-${taskId}`), taskId };
+}
+
+export function sessionRef(sessionId = 'session-of-task-1'): SessionRef {
   return {
     generation: '2025-11-25',
-    taskId,
     protocolVersion: '2025-11-25',
-    sessionId: `session-of-${taskId}`,
+    sessionId,
     serverCapabilities: { tasks: { requests: { tools: { call: {} } } } },
     endpointId: `mcp-jobs:${SERVER_URL}`,
   };

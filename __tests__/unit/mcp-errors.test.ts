@@ -111,10 +111,30 @@ describe('toJobError', () => {
     expect(toJobError(rpcError(-32700, 'Parse error'), connecting).code).toBe('PROTOCOL_ERROR');
   });
 
+  it.each([408, 429, 500, 502, 503, 504])(
+    'maps HTTP %i (not now, rather than no) to a retryable SERVER_UNREACHABLE',
+    (status) => {
+      const mapped = toJobError(httpError(status, 'Try later'), connecting);
+      expect(mapped).toMatchObject({ code: 'SERVER_UNREACHABLE', retryable: true });
+      expect(mapped.message).toContain(`HTTP ${status}`);
+    },
+  );
+
   it('maps any other HTTP status to SERVER_ERROR naming it', () => {
-    const mapped = toJobError(httpError(500, 'Internal Server Error'), connecting);
-    expect(mapped.code).toBe('SERVER_ERROR');
-    expect(mapped.message).toContain('HTTP 500');
+    const mapped = toJobError(httpError(418, "I'm a teapot"), connecting);
+    expect(mapped).toMatchObject({ code: 'SERVER_ERROR', retryable: false });
+    expect(mapped.message).toContain('HTTP 418');
+  });
+
+  it('maps a request timeout (the server hangs) to a retryable SERVER_UNREACHABLE', () => {
+    const timeout = Object.assign(new Error('Request timed out'), { code: 'REQUEST_TIMEOUT' });
+    expect(toJobError(timeout, connecting)).toMatchObject({ code: 'SERVER_UNREACHABLE', retryable: true });
+  });
+
+  it('retries a garbled reply (a gateway error page) but not a well-formed reply of the wrong shape', () => {
+    expect(toJobError(new SyntaxError('Unexpected token <'), connecting)).toMatchObject({ retryable: true });
+    const shape = Object.assign(new Error('Protocol value failed schema validation'), { name: 'ProtocolDecodeError' });
+    expect(toJobError(shape, connecting)).toMatchObject({ code: 'PROTOCOL_ERROR', retryable: false });
   });
 
   it('maps any other JSON-RPC error to SERVER_ERROR naming its code', () => {

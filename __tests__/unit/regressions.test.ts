@@ -109,7 +109,7 @@ describe('cancel', () => {
     await expect(cancelJob(h.ctx, { instance: 'default', job: job.jobId, headers: {} })).rejects.toMatchObject({
       code: 'TASK_LOST',
     });
-    expect(h.store.stored(job)).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST' } });
+    expect(h.store.stored(job)).toMatchObject({ status: 'running', error: { code: 'TASK_LOST' } });
   });
 });
 

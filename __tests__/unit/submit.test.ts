@@ -44,10 +44,14 @@ describe('submitJob', () => {
     const submitted = accepts(h);
     const job = await submitJob(h.ctx, request());
 
-    expect(h.trace).toEqual(['put:queued', 'open', 'submit', 'put:running']);
-    const [queued, running] = h.store.puts;
+    // The session is recorded after connecting and before the call is sent: a later step can find the task in it.
+    expect(h.trace).toEqual(['put:queued', 'open', 'put:queued', 'submit', 'put:running']);
+    const [queued, withSession, running] = h.store.puts;
     expect(queued).toMatchObject({ jobId: job.jobId, status: 'queued', createdAt: T0.toISOString() });
     expect(queued?.remote).toBeUndefined();
+    expect(queued?.callSession).toBeUndefined();
+    expect(withSession).toMatchObject({ status: 'queued', callSession: h.conn.sessionRef });
+    expect(withSession?.remote).toBeUndefined();
     expect(running).toMatchObject({
       jobId: job.jobId,
       status: 'running',
@@ -181,7 +185,7 @@ describe('submitJob', () => {
     const job = await submitting;
 
     // The task is recorded before it is cancelled, so a killed step still leaves a record pointing at it.
-    expect(h.trace).toEqual(['put:queued', 'open', 'submit', 'put:running', 'cancel', 'put:canceled']);
+    expect(h.trace).toEqual(['put:queued', 'open', 'put:queued', 'submit', 'put:running', 'cancel', 'put:canceled']);
     expect(h.conn.cancelCalls[0]?.remote).toEqual(remoteRef('task-9'));
     expect(job).toMatchObject({ status: 'canceled', cancelReason: 'signal', remote: remoteRef('task-9') });
     expect(h.store.stored(job)).toEqual(job);

@@ -136,7 +136,7 @@ describe('waitJob: following the task', () => {
     h.conn.onWatch = completes();
     const result = await waitJob(h.ctx, request('latest'));
     expect(result.record.jobId).toBe(newer.jobId);
-    expect(h.tasks.opens[0]?.join?.taskId).toBe('task-new');
+    expect(h.conn.watchCalls[0]?.remote.taskId).toBe('task-new');
   });
 
   it('records a failed task with its error and the tool result', async () => {
@@ -166,27 +166,31 @@ describe('waitJob: following the task', () => {
     expect(h.conn.cancelCalls).toHaveLength(0);
   });
 
-  it('records a lost task (from watch) as failed TASK_LOST', async () => {
+  it('fails with TASK_LOST when the server no longer knows the task (from watch), keeping the job running', async () => {
     const h = harness();
     const job = seeded(h);
     const lost = new JobError('TASK_LOST', 'The server no longer has task task-1 (its MCP session is gone)');
     h.conn.onWatch = async () => {
       throw lost;
     };
-    const result = await waitJob(h.ctx, request(job.jobId));
-    expect(result.end).toBe('terminal');
-    expect(result.record).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST', message: lost.message } });
-    expect(h.store.stored(job).status).toBe('failed');
+    const error = await rejected(waitJob(h.ctx, request(job.jobId)));
+    expect(error.code).toBe('TASK_LOST');
+    // Only the server ends a job: the record keeps its status and says why the wait failed.
+    expect(h.store.stored(job)).toMatchObject({
+      status: 'running',
+      error: { code: 'TASK_LOST', message: lost.message },
+    });
   });
 
-  it('records a lost task (from open) as failed TASK_LOST', async () => {
+  it('fails with TASK_LOST when rejoining the session fails so (from open), keeping the job running', async () => {
     const h = harness();
     const job = seeded(h);
     h.tasks.onOpen = async () => {
       throw new JobError('TASK_LOST', 'session gone');
     };
-    const result = await waitJob(h.ctx, request(job.jobId));
-    expect(result.record).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST' } });
+    const error = await rejected(waitJob(h.ctx, request(job.jobId)));
+    expect(error.code).toBe('TASK_LOST');
+    expect(h.store.stored(job)).toMatchObject({ status: 'running', error: { code: 'TASK_LOST' } });
   });
 
   it('rethrows an error it cannot retry and leaves the record as it was', async () => {
@@ -224,7 +228,9 @@ describe('waitJob: an unreachable server', () => {
     expect(h.clock.sleeps[0]).toBeGreaterThan(0);
     expect(h.clock.sleeps[1]).toBeGreaterThan(h.clock.sleeps[0]!);
     expect(h.clock.sleeps[2]).toBeGreaterThan(h.clock.sleeps[1]!);
-    expect(h.log.warnings.filter((w) => w.includes('retrying'))).toHaveLength(3);
+    // One warning for the outage, quieter lines for each further try, and a line when the server is back.
+    expect(h.log.warnings.filter((w) => w.includes('retrying'))).toHaveLength(1);
+    expect(h.log.debugs.filter((d) => d.includes('still unreachable'))).toHaveLength(2);
   });
 
   it('reconnects with a new connection when watch loses the server', async () => {

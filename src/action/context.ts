@@ -9,7 +9,7 @@ import type { ActionHost } from './host.js';
 export function commandContext(
   host: ActionHost,
   settings: CommonSettings,
-  options: { pollFloorMs?: number; inputResponses?: InputResponses } = {},
+  options: { inputResponses?: InputResponses } = {},
 ): CommandContext {
   return {
     store: createJobStore({
@@ -28,11 +28,11 @@ export function commandContext(
  * The MCP client stack is most of the bundle: load it only when a server is really contacted, so a step answered
  * from the job record (a finished job, a bad input) starts and ends fast.
  */
-function lazyTaskClient(options: { pollFloorMs?: number; inputResponses?: InputResponses }): TaskClient {
+function lazyTaskClient(options: { inputResponses?: InputResponses }): TaskClient {
   return {
-    open: async (target, join, signal) => {
+    open: async (target, join, signal, deadline) => {
       const { McpTaskClient } = await import('../mcp/task-client.js');
-      return new McpTaskClient(options).open(target, join, signal);
+      return new McpTaskClient(options).open(target, join, signal, deadline);
     },
   };
 }

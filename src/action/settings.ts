@@ -34,6 +34,7 @@ const SUBMIT = [
   'job-key',
   'reuse-terminal',
   'protocol',
+  'input-responses',
   ...COMMON,
 ] as const;
 const WAIT_OPTIONS = [
@@ -83,6 +84,8 @@ export interface SubmitSettings extends CommonSettings {
   jobKey?: string;
   reuseTerminal: boolean;
   protocol: ProtocolChoice;
+  /** Answers for questions the server asks while the call is being submitted. */
+  inputResponses?: InputResponses;
 }
 
 export interface WaitOptions {
@@ -166,8 +169,10 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
   if (!(PROTOCOL_CHOICES as readonly string[]).includes(protocol)) {
     throw invalidInput('protocol', `must be one of ${PROTOCOL_CHOICES.join(', ')} (got '${protocol}')`);
   }
+  const inputResponses = parseInputResponses('input-responses', read('input-responses'));
   return {
     ...shared,
+    ...(inputResponses === undefined ? {} : { inputResponses }),
     protocol: protocol as ProtocolChoice,
     reuseTerminal: parseBoolean('reuse-terminal', read('reuse-terminal'), false),
     ...(jobKey === '' ? {} : { jobKey }),

@@ -49,7 +49,9 @@ async function submitAndReport(
   interrupt: Interrupt,
   title: string,
 ): Promise<JobRecord> {
-  const ctx = commandContext(host, settings);
+  const ctx = commandContext(host, settings, {
+    ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
+  });
   try {
     const job = await submitJob(ctx, {
       ...(settings.jobKey === undefined ? {} : { jobKey: settings.jobKey }),
@@ -118,7 +120,6 @@ async function waitAndReport(
   onResolved: (jobIds: string[]) => void,
 ): Promise<void> {
   const ctx = commandContext(host, settings, {
-    ...(settings.pollFloorMs === undefined ? {} : { pollFloorMs: settings.pollFloorMs }),
     ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
   });
   const known = await Promise.all(refs.map((ref) => resolveJob(ctx, settings.instance, ref)));
@@ -248,12 +249,24 @@ export async function callStep(host: ActionHost): Promise<void> {
 export async function cancelStep(host: ActionHost): Promise<void> {
   const settings = cancelSettings(host);
   const ctx = commandContext(host, settings);
-  const { record, sent } = await cancelJob(ctx, {
-    instance: settings.instance,
-    job: settings.job,
-    headers: settings.headers,
-    ...(settings.reason === undefined ? {} : { reason: settings.reason }),
-  });
+  let result;
+  try {
+    result = await cancelJob(ctx, {
+      instance: settings.instance,
+      job: settings.job,
+      headers: settings.headers,
+      ...(settings.reason === undefined ? {} : { reason: settings.reason }),
+    });
+  } catch (error) {
+    // What the server answered is the outcome to report: the outputs say where the job stands, then the step fails.
+    const job = await resolveJob(ctx, settings.instance, settings.job).catch(() => undefined);
+    if (job !== undefined) {
+      writeIdentity(host, job);
+      await host.summary(summaryMarkdown('mcp-jobs cancel', [job], new Date()));
+    }
+    throw error;
+  }
+  const { record, sent } = result;
   writeIdentity(host, record);
   await host.summary(summaryMarkdown('mcp-jobs cancel', [record], new Date()));
   if (!sent && isTerminal(record.status))

@@ -3,7 +3,7 @@
  * mcp/, action/); tests pass plain fakes.
  */
 import type { JsonObject } from './parse.js';
-import type { JobRecord, RemoteRef } from './record.js';
+import type { JobRecord, RemoteRef, SessionRef } from './record.js';
 import type { RemoteStatus } from './status.js';
 
 /**
@@ -69,26 +69,56 @@ export interface SubmittedTask {
 export interface WatchOptions {
   /** Called for every status the server reports, in order. */
   onStatus: (task: TaskSnapshot) => void | Promise<void>;
+  /**
+   * Called when the server asks a question nobody supplied an answer for. The question stays unanswered (a later
+   * answer may still reach it) and the watch ends with an INPUT_REQUIRED JobError.
+   */
+  onUnanswered?: (question: UnansweredQuestion) => void | Promise<void>;
   /** Stops watching (not the remote task). */
   signal: AbortSignal;
   /** Never poll more often than this. */
   pollFloorMs?: number;
 }
 
-/** One connection to one MCP server, new (for submit) or rejoining the session of an earlier task. */
+export interface UnansweredQuestion {
+  /** The server's question, as it sent it (untrusted text). */
+  message: string;
+  /** The task it belongs to, when the server said so. */
+  taskId?: string;
+}
+
+/**
+ * One connection to one MCP server, new (for submit) or rejoining the session of an earlier task. Every method
+ * rejects with a JobError: SERVER_UNREACHABLE (retryable) for anything a retry may fix (refused, reset, HTTP 5xx or
+ * 429, a request that got no answer in time, a garbled reply), TASK_LOST when the server no longer knows the task.
+ */
 export interface TaskConnection {
+  /** What a later process needs to reach the server as this connection does (recorded before a call is sent). */
+  session(): SessionRef;
   submit(call: ToolCall, signal?: AbortSignal): Promise<SubmittedTask>;
+  /**
+   * The tasks this connection's session holds (2025-11-25 `tasks/list`): how a later process finds the task of a
+   * call whose reply never arrived. Undefined where the protocol offers no such list (2026-07-28).
+   */
+  sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined>;
   snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
   /** Follows the task to its end. Rejects with a JobError when the task or the server is lost. */
   watch(remote: RemoteRef, options: WatchOptions): Promise<TaskOutcome>;
-  /** Asks the server to cancel, then reads back the status it holds. */
+  /**
+   * Sends `tasks/cancel` (whatever the server's capabilities say), then reads back the status the server holds.
+   * A server that refuses the request rejects with SERVER_ERROR saying what it answered and the status it reports.
+   */
   cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
   /** Releases local resources. Never ends the server-side session: tasks live in it. */
   close(): Promise<void>;
 }
 
 export interface TaskClient {
-  open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection>;
+  /**
+   * Connects to the server, or rejoins the session of an earlier call (`join`). No request of the connection
+   * outlives `deadline` (epoch ms): one that would is cut short and reported as SERVER_UNREACHABLE.
+   */
+  open(target: ServerTarget, join?: SessionRef, signal?: AbortSignal, deadline?: number): Promise<TaskConnection>;
 }
 
 export interface Clock {

@@ -28,10 +28,10 @@ export type CancelReason = (typeof CANCEL_REASONS)[number];
 export const GENERATIONS = ['2025-11-25', '2026-07-28'] as const;
 export type Generation = (typeof GENERATIONS)[number];
 
-const remoteSchema = z.object({
+/** What a later process needs to reach the server as the submit did: recorded before the tool call is sent. */
+const sessionSchema = z.object({
   /** The protocol generation the task was created with; wait and cancel speak the same one. */
   generation: z.enum(GENERATIONS),
-  taskId: z.string().min(1),
   /** The negotiated protocol version (HTTP `MCP-Protocol-Version`). */
   protocolVersion: z.string().min(1),
   /** The MCP session the task lives in (2025-11-25 tasks are bound to it). */
@@ -42,6 +42,20 @@ const remoteSchema = z.object({
   endpointId: z.string().min(1),
   /** 2026-07-28: the server's `server/discover` result, so later steps reconnect without probing. */
   discover: z.record(z.string(), json).optional(),
+});
+
+/** The task a job follows: the session it lives in plus its ID. */
+const remoteSchema = sessionSchema.extend({ taskId: z.string().min(1) });
+
+/** A question the server asked that nobody answered yet (an elicitation). */
+const pendingInputSchema = z.object({
+  message: z.string(),
+  askedAt: isoTime,
+  /**
+   * Where the question arrived. A 2025-11-25 server sends it once, on the stream that was open then
+   * (`tasks/result`, or the session's GET stream), so once a process saw it and went away, nobody can answer it.
+   */
+  delivered: z.boolean(),
 });
 
 const eventSchema = z.object({
@@ -80,7 +94,13 @@ export const jobRecordSchema = z.object({
   requestedTtlMs: z.number().int().positive().optional(),
   ttlMs: z.number().int().nonnegative().nullable().optional(),
   pollIntervalMs: z.number().int().nonnegative().optional(),
+  /**
+   * The connection the tool call was sent over, recorded before it was sent: when the reply never arrives (the
+   * submit was killed, the network broke), a later wait or cancel finds the task the call created through it.
+   */
+  callSession: sessionSchema.optional(),
   remote: remoteSchema.optional(),
+  pendingInput: pendingInputSchema.optional(),
   result: json.optional(),
   error: errorSchema.optional(),
   cancelReason: z.enum(CANCEL_REASONS).optional(),
@@ -90,6 +110,8 @@ export const jobRecordSchema = z.object({
 
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 export type RemoteRef = z.infer<typeof remoteSchema>;
+export type SessionRef = z.infer<typeof sessionSchema>;
+export type PendingInput = z.infer<typeof pendingInputSchema>;
 export type JobEvent = z.infer<typeof eventSchema>;
 export type RecordedError = z.infer<typeof errorSchema>;
 
@@ -173,6 +195,9 @@ export interface JobChange {
   remoteStatus?: RemoteStatus;
   statusMessage?: string;
   remote?: RemoteRef;
+  callSession?: SessionRef;
+  /** A question nobody answered yet; `null` clears it (the server went on). */
+  pendingInput?: PendingInput | null;
   ttlMs?: number | null;
   pollIntervalMs?: number;
   result?: unknown;
@@ -206,6 +231,9 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   if (change.remoteStatus !== undefined) next.remoteStatus = change.remoteStatus;
   if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
   if (change.remote !== undefined) next.remote = change.remote;
+  if (change.callSession !== undefined) next.callSession = change.callSession;
+  if (change.pendingInput === null) delete next.pendingInput;
+  else if (change.pendingInput !== undefined) next.pendingInput = change.pendingInput;
   if (change.ttlMs !== undefined) next.ttlMs = change.ttlMs;
   if (change.pollIntervalMs !== undefined) next.pollIntervalMs = change.pollIntervalMs;
   if (change.result !== undefined) next.result = change.result;
@@ -213,7 +241,12 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   if (change.cancelReason !== undefined) next.cancelReason = change.cancelReason;
   if (record.status === 'queued' && change.status !== 'queued') next.startedAt ??= at;
   if (isTerminal(change.status)) next.finishedAt = at;
-  const hasPayload = change.remote !== undefined || change.result !== undefined || change.error !== undefined;
+  const hasPayload =
+    change.remote !== undefined ||
+    change.callSession !== undefined ||
+    (change.pendingInput !== undefined && (change.pendingInput !== null || record.pendingInput !== undefined)) ||
+    change.result !== undefined ||
+    change.error !== undefined;
   if (sameStatus && !hasPayload && !isTerminal(change.status)) return { record, changed: false };
   if (!sameStatus || isTerminal(change.status)) {
     const event: JobEvent = { at, status: change.status };

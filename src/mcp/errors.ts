@@ -22,6 +22,9 @@ function chain(error: unknown): ErrorLike[] {
   return out;
 }
 
+/** HTTP statuses that say "not now" rather than "no": a gateway in trouble, a rate limit, an overloaded server. */
+const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -114,19 +117,30 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
       );
     }
   }
+  if (links.some((l) => l.code === 'REQUEST_TIMEOUT' || l.name === 'TimeoutError')) {
+    return new JobError(
+      'SERVER_UNREACHABLE',
+      `The MCP server ${ctx.url} did not answer in time while ${ctx.doing}: ${reason}`,
+      {
+        ...details,
+        retryable: true,
+      },
+    );
+  }
   if (
     links.some(
       (l) =>
         (typeof l.code === 'string' && NETWORK_CODES.has(l.code)) ||
-        (l.name === 'TypeError' && /fetch failed/i.test(l.message ?? '')) ||
-        /other side closed|socket hang up/i.test(l.message ?? ''),
+        (l.name === 'TypeError' && /fetch failed|terminated/i.test(l.message ?? '')) ||
+        /other side closed|socket hang up|terminated/i.test(l.message ?? ''),
     ) ||
-    (status !== undefined && [502, 503, 504].includes(status))
+    (status !== undefined && RETRY_STATUSES.has(status))
   ) {
-    return new JobError('SERVER_UNREACHABLE', `Cannot reach the MCP server ${ctx.url} while ${ctx.doing}: ${reason}`, {
-      ...details,
-      retryable: true,
-    });
+    return new JobError(
+      'SERVER_UNREACHABLE',
+      `Cannot reach the MCP server ${ctx.url} while ${ctx.doing}${status === undefined ? '' : ` (HTTP ${status}${status === 429 ? ': too many requests' : ''})`}: ${reason}`,
+      { ...details, retryable: true },
+    );
   }
   if (status === 401 || status === 403) {
     return new JobError(
@@ -136,11 +150,12 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     );
   }
   if (code !== undefined && code !== -32700) {
-    // The server answered with a JSON-RPC error: its code says more than any guess from the message.
+    // The server answered with a JSON-RPC error: its code says more than any guess from the message. An internal
+    // error (-32603) or a server-defined one (-32000..-32099) may pass; anything else is the server's answer.
     return new JobError(
       'SERVER_ERROR',
       `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`,
-      details,
+      { ...details, retryable: code === -32603 || (code <= -32000 && code >= -32099) },
     );
   }
   if (
@@ -156,10 +171,13 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     ) ||
     code === -32700
   ) {
+    // A reply that is not JSON at all is what a proxy or gateway in trouble sends (an HTML error page): retryable.
+    // A well-formed reply of the wrong shape is the server's own doing and is not.
+    const garbled = links.some((l) => l.name === 'SyntaxError') || code === -32700;
     return new JobError(
       'PROTOCOL_ERROR',
       `The MCP server ${ctx.url} sent a reply that is not valid MCP while ${ctx.doing}: ${reason}`,
-      details,
+      { ...details, retryable: garbled },
     );
   }
   if (status !== undefined) {

@@ -8,22 +8,29 @@
  *   result, and wait and cancel reconnect with it without probing again. Task traffic goes through our own
  *   `rawDispatch` (see v2-dispatch.ts for the upstream limitation).
  *
- * Which generation a job speaks is decided once, at submit (`protocol` input, `auto` by default), and recorded.
+ * ext-tasks creates the task (`callTool` + `handoff`). Following, reading, listing and cancelling a task are ours,
+ * on plain JSON-RPC requests, because of upstream limitations of ext-tasks 0.2.2:
+ * - `settle()` turns a transport error while it polls (DispatchError "MCP client request failed") into a `failed`
+ *   outcome, indistinguishable from a task the server failed: a network blip would end the job;
+ * - its 2026-07-28 decoding requires `resultType: "complete"` inside an inlined result, which servers (and the
+ *   extension's own examples) omit;
+ * - its 2025-11-25 cancel refuses ("Task cancellation is not supported") when the server does not declare
+ *   `capabilities.tasks.cancel`, although such servers (the SDK's example servers) honour `tasks/cancel`;
+ * - its fallback answers an elicitation it cannot tie to a task with `{action: "cancel"}`, declining questions that
+ *   `input-responses` had answers for.
+ * So every request here is bounded by what is left of the caller's deadline, every failure becomes a JobError the
+ * core can retry or report, and only what the server says ends a task.
  */
 import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
 import {
   createTaskSessionFromClient,
   toolDeclarationFromMcpTool,
-  type ApplicationInputRequest,
-  type ResolvedInputExchangeContext,
   type SerializedTaskReference,
   type TaskEnabledSession,
-  type TaskView,
 } from '@modelcontextprotocol/ext-tasks/client';
-import type { TaskId } from '@modelcontextprotocol/ext-tasks/core';
 import { z } from 'zod';
-import { describeError, JobError } from '../core/errors.js';
-import type { JsonObject } from '../core/parse.js';
+import { describeError, isJobError, JobError } from '../core/errors.js';
+import { formatDuration, type InputResponse, type InputResponses, type JsonObject } from '../core/parse.js';
 import type {
   ServerTarget,
   SubmittedTask,
@@ -32,26 +39,38 @@ import type {
   TaskOutcome,
   TaskSnapshot,
   ToolCall,
+  UnansweredQuestion,
   WatchOptions,
 } from '../core/ports.js';
-import type { Generation, RemoteRef } from '../core/record.js';
-import type { InputResponses } from '../core/parse.js';
-import { REMOTE_STATUSES, type RemoteStatus } from '../core/status.js';
-import { rpcCode, toJobError } from './errors.js';
-import { pacedFetch } from './pacing.js';
+import type { Generation, RemoteRef, SessionRef } from '../core/record.js';
+import { backoff } from '../core/retry.js';
+import { isTerminal, localStatus } from '../core/status.js';
+import { inert } from '../core/text.js';
+import { rpcCode, toJobError, type MappingContext } from './errors.js';
 import { V2_PROTOCOL, v2Dispatch } from './v2-dispatch.js';
+import {
+  CLIENT_CAPABILITIES,
+  decodeTask,
+  frameV2,
+  inlinedError,
+  inlinedResult,
+  isObject,
+  resultTextOf,
+  TASKS_EXTENSION,
+} from './wire.js';
 import { CLIENT_INFO } from '../version.js';
 
 const V1 = '2025-11-25' as const;
-/** Bounds every single request; waiting for a task is not one request and is not bounded by it. */
-const REQUEST_TIMEOUT_MS = 60_000;
+/** Bounds every single request (and the deadline bounds it further); waiting for a task is not one request. */
+const REQUEST_TIMEOUT_MS = 30_000;
 /** How long cancel keeps reading a 2026-07-28 task back after the server acknowledged the request. */
 const V2_CANCEL_SETTLE_MS = 2_000;
-const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
-/** Elicitation lets a task ask for input (`input_required`); answers come from `input-responses`. */
-const CLIENT_CAPABILITIES = { elicitation: {} };
 /** The longest timer Node allows: a blocking wait for a task's end is bounded by our deadline, not by this. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** How often to poll a task whose server suggests no interval; and never faster than this, whatever it suggests. */
+const DEFAULT_POLL_MS = 1_000;
+const MIN_POLL_MS = 10;
+const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 
 /**
  * A client that rejoined an existing session skips `initialize`, so it never learns the server's capabilities; the
@@ -59,7 +78,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 class RejoinedClient extends Client {
   constructor(private readonly recorded: Record<string, unknown>) {
-    super({ ...CLIENT_INFO }, { capabilities: {} });
+    super({ ...CLIENT_INFO }, { capabilities: CLIENT_CAPABILITIES });
   }
   override getServerCapabilities(): ReturnType<Client['getServerCapabilities']> {
     return super.getServerCapabilities() ?? (this.recorded as ReturnType<Client['getServerCapabilities']>);
@@ -67,8 +86,6 @@ class RejoinedClient extends Client {
 }
 
 export interface McpTaskClientOptions {
-  /** Never poll a task's status more often than this (`poll-interval`). */
-  pollFloorMs?: number;
   /** Answers for tasks that ask for input, by input key (`*`: any request). */
   inputResponses?: InputResponses;
 }
@@ -79,12 +96,57 @@ const NEGOTIATION = {
   '2026-07-28': { mode: { pin: V2_PROTOCOL } },
 } as const;
 
+/** What a request may take: what is left of the deadline, at most `capMs`. */
+class Budget {
+  constructor(
+    private readonly url: string,
+    private readonly deadline: number | undefined,
+  ) {}
+
+  timeout(capMs = REQUEST_TIMEOUT_MS, doing = 'talking to it'): number {
+    if (this.deadline === undefined) return capMs;
+    const left = this.deadline - Date.now();
+    if (left <= 0) {
+      throw new JobError('SERVER_UNREACHABLE', `No time is left to reach the MCP server ${this.url} (${doing})`, {
+        retryable: true,
+      });
+    }
+    return Math.min(capMs, left);
+  }
+}
+
+/** A request that got no answer in its time: the server hangs, or the network dropped the reply. */
+function noAnswer(url: string, what: string, ms: number, cause: unknown): JobError {
+  return new JobError(
+    'SERVER_UNREACHABLE',
+    `The MCP server ${url} did not answer ${what} within ${formatDuration(ms)}`,
+    {
+      cause,
+      retryable: true,
+    },
+  );
+}
+
+function isTimeout(error: unknown): boolean {
+  for (let link = error as { name?: unknown; code?: unknown; cause?: unknown } | undefined, i = 0; link && i < 8; i++) {
+    if (link.code === 'REQUEST_TIMEOUT' || link.name === 'TimeoutError') return true;
+    link = link.cause as typeof link;
+  }
+  return false;
+}
+
 export class McpTaskClient implements TaskClient {
   constructor(private readonly options: McpTaskClientOptions = {}) {}
 
-  async open(target: ServerTarget, join?: RemoteRef, signal?: AbortSignal): Promise<TaskConnection> {
+  async open(
+    target: ServerTarget,
+    join?: SessionRef,
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<TaskConnection> {
     const url = new URL(target.url);
     const joinsV2 = join?.generation === V2_PROTOCOL;
+    const budget = new Budget(target.url, deadline);
     const client =
       join === undefined
         ? new Client(
@@ -94,10 +156,8 @@ export class McpTaskClient implements TaskClient {
         : joinsV2
           ? new Client({ ...CLIENT_INFO }, { capabilities: CLIENT_CAPABILITIES })
           : new RejoinedClient(join.serverCapabilities);
-    const fetchImpl = this.options.pollFloorMs === undefined ? fetch : pacedFetch(this.options.pollFloorMs);
     const transport = new StreamableHTTPClientTransport(url, {
       requestInit: { headers: target.headers },
-      fetch: fetchImpl,
       ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
       ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
       // A lost stream is our retry loop's business, with its own deadline and messages.
@@ -108,24 +168,42 @@ export class McpTaskClient implements TaskClient {
         reconnectionDelayGrowFactor: 1,
       },
     });
+    const connection = new McpTaskConnection({
+      url: target.url,
+      headers: target.headers,
+      client,
+      transport,
+      joined: join,
+      budget,
+      inputResponses: this.options.inputResponses,
+    });
     const doing =
       join === undefined
         ? 'connecting'
         : joinsV2
-          ? `reconnecting for task ${join.taskId}`
-          : `rejoining the session of task ${join.taskId}`;
+          ? 'reconnecting for its task'
+          : `rejoining the session${join.sessionId === undefined ? '' : ` ${join.sessionId}`}`;
+    let timeoutMs = REQUEST_TIMEOUT_MS;
     try {
+      timeoutMs = budget.timeout(REQUEST_TIMEOUT_MS, doing);
       const prior =
         joinsV2 && join.discover !== undefined
           ? { prior: { kind: 'modern' as const, discover: join.discover as never } }
           : {};
-      await raceAbort(client.connect(transport, { timeout: REQUEST_TIMEOUT_MS, ...prior }), signal);
+      const bound = AbortSignal.timeout(timeoutMs);
+      await raceAbort(
+        client.connect(transport, { timeout: timeoutMs, ...prior }),
+        signal === undefined ? bound : AbortSignal.any([signal, bound]),
+      );
     } catch (error) {
       await client.close().catch(() => undefined);
+      if (signal?.aborted) throw signal.reason;
+      if (isJobError(error)) throw error;
+      if (isTimeout(error)) throw noAnswer(target.url, `while ${doing}`, timeoutMs, error);
       const mapped = toJobError(error, {
         url: target.url,
         doing,
-        ...(join ? { taskId: join.taskId, generation: join.generation } : {}),
+        ...(join ? { generation: join.generation } : {}),
       });
       const pinned = join === undefined && target.protocol !== undefined && target.protocol !== 'auto';
       if (pinned && mapped.code !== 'SERVER_UNREACHABLE') {
@@ -137,17 +215,8 @@ export class McpTaskClient implements TaskClient {
       }
       throw mapped;
     }
-    const generation = join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1);
-    return new McpTaskConnection({
-      url: target.url,
-      headers: target.headers,
-      client,
-      transport,
-      joined: join,
-      generation,
-      fetchImpl,
-      inputResponses: this.options.inputResponses,
-    });
+    connection.connected(join?.generation ?? (client.getProtocolEra() === 'modern' ? V2_PROTOCOL : V1));
+    return connection;
   }
 }
 
@@ -156,43 +225,71 @@ interface ConnectionParts {
   headers: Record<string, string>;
   client: Client;
   transport: StreamableHTTPClientTransport;
-  joined: RemoteRef | undefined;
-  generation: Generation;
-  fetchImpl: typeof fetch;
+  joined: SessionRef | undefined;
+  budget: Budget;
   inputResponses: InputResponses | undefined;
 }
 
+interface RequestOptions {
+  signal?: AbortSignal | undefined;
+  doing: string;
+  taskId?: string;
+  /** Waits for the task to end (`tasks/result`): bounded by the deadline only. */
+  long?: boolean;
+}
+
 class McpTaskConnection implements TaskConnection {
-  private session: TaskEnabledSession | undefined;
+  private session_: TaskEnabledSession | undefined;
   private readonly url: string;
   private readonly client: Client;
   private readonly transport: StreamableHTTPClientTransport;
-  private readonly v2: boolean;
-  /** Set when a task asked for input nobody supplied: the watch ends with it. */
-  private unanswered: JobError | undefined;
-  /** Aborted with the unanswered request: ends the watch without answering it. */
-  private readonly inputStop = new AbortController();
+  private generation: Generation = V1;
+  private v2 = false;
+  private dispatch: ReturnType<typeof v2Dispatch> | undefined;
+  /** Questions nobody had an answer for, by the watch that should hear of them. */
+  private readonly questionListeners = new Set<(question: UnansweredQuestion) => void>();
 
   constructor(private readonly parts: ConnectionParts) {
     this.url = parts.url;
     this.client = parts.client;
     this.transport = parts.transport;
-    this.v2 = parts.generation === V2_PROTOCOL;
+    // Before connecting: server requests can arrive on the session's GET stream as soon as it opens.
+    this.client.setRequestHandler('elicitation/create', (request) =>
+      this.onElicitation(request as unknown as { params?: JsonObject }),
+    );
+  }
+
+  /** Called once the connection is up, with the generation it speaks. */
+  connected(generation: Generation): void {
+    this.generation = generation;
+    this.v2 = generation === V2_PROTOCOL;
+    if (this.v2) this.dispatch = v2Dispatch(this.url, this.parts.headers);
+  }
+
+  session(): SessionRef {
+    const joined = this.parts.joined;
+    if (joined !== undefined) return joined;
+    const discover = this.client.getDiscoverResult();
+    return {
+      generation: this.generation,
+      protocolVersion: this.v2 ? V2_PROTOCOL : (this.transport.protocolVersion ?? V1),
+      serverCapabilities: (this.client.getServerCapabilities() ?? {}) as Record<string, unknown>,
+      endpointId: endpointIdFor(this.url),
+      ...(this.v2 || this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
+      ...(this.v2 && discover !== undefined ? { discover: discover as unknown as Record<string, unknown> } : {}),
+    };
   }
 
   private tasks(): TaskEnabledSession {
-    const onInputRequest = (request: ApplicationInputRequest, context: ResolvedInputExchangeContext): Promise<never> =>
-      this.answer(request, context) as Promise<never>;
     const common = {
       endpointId: this.parts.joined?.endpointId ?? endpointIdFor(this.url),
-      onInputRequest,
       // Failures reach us through the calls that caused them; the default handler would print them a second time.
       onError: () => undefined,
     };
-    this.session ??= this.v2
+    this.session_ ??= this.v2
       ? createTaskSessionFromClient(this.client, {
           ...common,
-          rawDispatch: v2Dispatch(this.url, this.parts.headers, this.parts.fetchImpl),
+          rawDispatch: v2Dispatch(this.url, this.parts.headers),
           v2RequestFraming: {
             protocolVersion: V2_PROTOCOL,
             clientInfo: { ...CLIENT_INFO },
@@ -200,43 +297,53 @@ class McpTaskConnection implements TaskConnection {
           },
         })
       : createTaskSessionFromClient(this.client, common);
-    return this.session;
+    return this.session_;
   }
 
-  /** What error messages about a task need: the server, the task and the generation it was created with. */
-  private about(remote: RemoteRef): { url: string; taskId: string; generation: string } {
-    return { url: this.url, taskId: remote.taskId, generation: remote.generation };
+  private mapping(options: RequestOptions): MappingContext {
+    return {
+      url: this.url,
+      doing: options.doing,
+      ...(options.taskId === undefined ? {} : { taskId: options.taskId, generation: this.generation }),
+    };
   }
 
-  /** Answers a task's input request from `input-responses`, or ends the watch saying what the task asked. */
-  private async answer(request: ApplicationInputRequest, context: ResolvedInputExchangeContext): Promise<unknown> {
-    const responses = this.parts.inputResponses ?? {};
-    const answer = (context.inputId !== undefined ? responses[context.inputId] : undefined) ?? responses['*'];
-    if (request.kind === 'elicitation' && answer !== undefined) return answer;
-    const asked = typeof request.params?.message === 'string' ? `: ${request.params.message}` : '';
-    this.unanswered ??= new JobError(
-      'INPUT_REQUIRED',
-      `Task ${context.taskId ?? ''} asks for input (${request.kind}${context.inputId ? ` '${context.inputId}'` : ''})${asked.replace(/[.:]*$/, '')}. Answer it with the input-responses input of wait, or cancel the job`,
-      { input: 'input-responses', retryable: false },
-    );
-    this.inputStop.abort(this.unanswered);
-    // Leave the request unanswered (a later wait may answer it): upstream limitation, ext-tasks 0.2.2 answers an
-    // elicitation with {action: "cancel"} when the handler throws, unless the input lifetime has ended — so wait
-    // for the end of the watch, which ends that lifetime, before giving up.
-    if (context.signal !== undefined && !context.signal.aborted) {
-      await new Promise((resolve) => context.signal!.addEventListener('abort', resolve, { once: true }));
+  /**
+   * One JSON-RPC request of ours, in the connection's generation, bounded by the deadline. Rejects with a JobError
+   * (the server's own JSON-RPC error is its cause, for `rpcCode`), or with the caller's abort reason.
+   */
+  private async request(method: string, params: JsonObject, options: RequestOptions): Promise<JsonObject> {
+    const cap = options.long ? MAX_TIMER_MS : REQUEST_TIMEOUT_MS;
+    const timeoutMs = this.parts.budget.timeout(cap, options.doing);
+    const bound = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal === undefined ? bound : AbortSignal.any([options.signal, bound]);
+    try {
+      if (this.v2) {
+        const reply = await this.dispatch!(frameV2(method, params) as never, { signal });
+        if (reply.kind === 'error') throw new RpcReply(reply.error as { code: number; message: string });
+        if (!isObject(reply.result)) throw new SyntaxError(`${method} answered a result that is not an object`);
+        return reply.result;
+      }
+      return (await this.client.request({ method, params } as never, z.looseObject({}), {
+        signal,
+        timeout: timeoutMs,
+      })) as JsonObject;
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (bound.aborted || isTimeout(error)) throw noAnswer(this.url, method, timeoutMs, error);
+      throw toJobError(error, this.mapping(options));
     }
-    throw this.unanswered;
   }
 
   async submit(call: ToolCall, signal?: AbortSignal): Promise<SubmittedTask> {
     const capabilities = (this.client.getServerCapabilities() ?? {}) as Record<string, unknown>;
+    const tool = inert(call.tool);
     if (this.v2) {
       const extensions = capabilities.extensions as Record<string, unknown> | undefined;
       if (extensions?.[TASKS_EXTENSION] === undefined) {
         throw new JobError(
           'TASKS_UNSUPPORTED',
-          `The MCP server ${this.url} speaks ${V2_PROTOCOL} without the ${TASKS_EXTENSION} extension, so '${call.tool}' cannot run as a background job`,
+          `The MCP server ${this.url} speaks ${V2_PROTOCOL} without the ${TASKS_EXTENSION} extension, so '${tool}' cannot run as a background job`,
           { input: 'server' },
         );
       }
@@ -245,35 +352,38 @@ class McpTaskConnection implements TaskConnection {
       if (taskRequests?.tools?.call === undefined) {
         throw new JobError(
           'TASKS_UNSUPPORTED',
-          `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${call.tool}' cannot run as a background job`,
+          `The MCP server ${this.url} does not support tasks for tool calls (its capabilities have no tasks.requests.tools.call), so '${tool}' cannot run as a background job`,
           { input: 'server' },
         );
       }
     }
-    const tool = await this.findTool(call.tool, signal);
+    const found = await this.findTool(call.tool, signal);
     // 2026-07-28 servers decide per call whether a tool call becomes a task; 2025-11-25 tools declare it.
-    const support = tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden');
+    const support = found.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden');
     if (support === 'forbidden') {
       throw new JobError(
         'TASKS_UNSUPPORTED',
-        `Tool '${call.tool}' on ${this.url} does not allow running as a task (execution.taskSupport is ${tool.execution?.taskSupport === undefined ? 'not set, which means forbidden' : 'forbidden'})`,
+        `Tool '${tool}' on ${this.url} does not allow running as a task (execution.taskSupport is ${found.execution?.taskSupport === undefined ? 'not set, which means forbidden' : 'forbidden'})`,
         { input: 'tool' },
       );
     }
-    const doing = `calling tool '${call.tool}'`;
+    const doing = `calling tool '${tool}'`;
+    let timeoutMs = REQUEST_TIMEOUT_MS;
     try {
+      timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, doing);
       const execution = await this.tasks().callTool(call.tool, call.arguments as never, {
-        declaration: toolDeclarationFromMcpTool(tool),
+        declaration: toolDeclarationFromMcpTool(found),
         // 2026-07-28 has no client TTL: the core says so when task-ttl was given.
         task: { preference: 'require', ...(call.ttlMs === undefined || this.v2 ? {} : { retentionMs: call.ttlMs }) },
-        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        requestTimeoutMs: timeoutMs,
         ...(signal === undefined ? {} : { signal }),
       });
       if (execution.kind !== 'task') {
         await execution.close().catch(() => undefined);
         throw new JobError(
           'PROTOCOL_ERROR',
-          `The MCP server ${this.url} answered tool '${call.tool}' at once instead of creating a task`,
+          `The MCP server ${this.url} answered tool '${tool}' at once instead of creating a task`,
+          { retryable: false },
         );
       }
       let reference: SerializedTaskReference | undefined;
@@ -281,19 +391,17 @@ class McpTaskConnection implements TaskConnection {
         reference = r;
       });
       const taskId = execution.handle.taskId;
-      const discover = this.client.getDiscoverResult();
       const remote: RemoteRef = {
-        generation: this.parts.generation,
+        ...this.session(),
         taskId,
-        protocolVersion: this.v2 ? V2_PROTOCOL : (this.transport.protocolVersion ?? V1),
-        serverCapabilities: capabilities,
         endpointId: reference?.endpointId ?? endpointIdFor(this.url),
-        ...(this.v2 || this.transport.sessionId === undefined ? {} : { sessionId: this.transport.sessionId }),
-        ...(this.v2 && discover !== undefined ? { discover: discover as unknown as Record<string, unknown> } : {}),
       };
       const task = await this.snapshot(remote, signal).catch(() => ({ taskId, status: 'working' as const }));
       return { remote, task };
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (isJobError(error)) throw error;
+      if (isTimeout(error)) throw noAnswer(this.url, `tools/call of '${tool}'`, timeoutMs, error);
       throw toJobError(error, { url: this.url, doing });
     }
   }
@@ -301,10 +409,12 @@ class McpTaskConnection implements TaskConnection {
   private async findTool(name: string, signal?: AbortSignal): Promise<Tool> {
     const seen: string[] = [];
     let cursor: string | undefined;
+    let timeoutMs = REQUEST_TIMEOUT_MS;
     try {
       for (let page = 0; page < 100; page++) {
+        timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, 'listing tools');
         const listing = await this.client.listTools(cursor === undefined ? {} : { cursor }, {
-          timeout: REQUEST_TIMEOUT_MS,
+          timeout: timeoutMs,
           ...(signal === undefined ? {} : { signal }),
         });
         const tool = listing.tools.find((t) => t.name === name);
@@ -314,162 +424,332 @@ class McpTaskConnection implements TaskConnection {
         if (cursor === undefined) break;
       }
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (isJobError(error)) throw error;
+      if (isTimeout(error)) throw noAnswer(this.url, 'tools/list', timeoutMs, error);
       throw toJobError(error, { url: this.url, doing: 'listing tools' });
     }
-    const shown = seen.slice(0, 20).join(', ') + (seen.length > 20 ? `, … (${seen.length} in all)` : '');
+    const shown =
+      seen
+        .slice(0, 20)
+        .map((t) => inert(t))
+        .join(', ') + (seen.length > 20 ? `, … (${seen.length} in all)` : '');
     throw new JobError(
       'TOOL_NOT_FOUND',
-      `Input 'tool': the MCP server ${this.url} has no tool '${name}' (it has: ${shown || 'no tools'})`,
-      {
-        input: 'tool',
-      },
+      `Input 'tool': the MCP server ${this.url} has no tool '${inert(name)}' (it has: ${shown || 'no tools'})`,
+      { input: 'tool' },
     );
   }
 
-  async snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
-    try {
-      return toSnapshot(
-        await this.tasks()
-          .task(remote.taskId as TaskId, { requestTimeoutMs: REQUEST_TIMEOUT_MS })
-          .snapshot(signal),
-      );
-    } catch (error) {
-      throw toJobError(error, { ...this.about(remote), doing: `reading task ${remote.taskId}` });
+  async sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined> {
+    // 2026-07-28 has no tasks/list: a task whose creation reply was lost cannot be found.
+    if (this.v2) return undefined;
+    const tasks: TaskSnapshot[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      let listing: JsonObject;
+      try {
+        listing = await this.request('tasks/list', cursor === undefined ? {} : { cursor }, {
+          signal,
+          doing: 'listing the session’s tasks',
+        });
+      } catch (error) {
+        // A server without tasks/list cannot tell either.
+        if (rpcCode(error) === -32601) return undefined;
+        throw error;
+      }
+      const entries = Array.isArray(listing.tasks) ? listing.tasks : [];
+      for (const entry of entries) tasks.push(decodeTask(entry, this.url));
+      cursor = typeof listing.nextCursor === 'string' && listing.nextCursor !== '' ? listing.nextCursor : undefined;
+      if (cursor === undefined) break;
     }
+    return tasks;
   }
 
+  /** `tasks/get`: the task as the server reports it now, with the raw reply (2026-07-28 inlines the result there). */
+  private async read(remote: RemoteRef, signal?: AbortSignal): Promise<{ task: TaskSnapshot; raw: JsonObject }> {
+    const raw = await this.request(
+      'tasks/get',
+      { taskId: remote.taskId },
+      { signal, doing: `reading task ${inert(remote.taskId)}`, taskId: remote.taskId },
+    );
+    return { task: decodeTask(raw, this.url, remote.taskId), raw };
+  }
+
+  async snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
+    return (await this.read(remote, signal)).task;
+  }
+
+  /**
+   * Follows a task to its end: polls `tasks/get` at the server's interval (never faster than `pollFloorMs`) and, on
+   * 2025-11-25, also waits on the blocking `tasks/result`, which most servers answer the moment the task ends. Any
+   * failure of a poll rejects with its JobError; the core decides whether to retry.
+   */
   async watch(remote: RemoteRef, options: WatchOptions): Promise<TaskOutcome> {
-    const doing = `following task ${remote.taskId}`;
-    const mapping = { ...this.about(remote), doing };
-    let execution;
-    try {
-      execution = await this.tasks().resumeTask(referenceOf(remote), {
-        requestTimeoutMs: REQUEST_TIMEOUT_MS,
-        signal: options.signal,
-      });
-    } catch (error) {
-      throw toJobError(error, mapping);
-    }
-    // Stops the blocking tasks/result below once the watch is over, whichever way it ended.
     const done = new AbortController();
-    const stop = AbortSignal.any([options.signal, done.signal]);
-    try {
-      const settling = execution.settle({
-        signal: AbortSignal.any([options.signal, this.inputStop.signal]),
-        close: false,
-        onEvent: async (event) => {
-          if (event.type === 'task') await options.onStatus(toSnapshot(event.task));
-        },
+    const signal = AbortSignal.any([options.signal, done.signal]);
+    let unanswered: JobError | undefined;
+    let wake: () => void = () => undefined;
+    const woken = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
+    const listener = (question: UnansweredQuestion): void => {
+      if (question.taskId !== undefined && question.taskId !== remote.taskId) return;
+      unanswered ??= this.unansweredError(remote, question);
+      void Promise.resolve(options.onUnanswered?.(question)).finally(() => wake());
+    };
+    this.questionListeners.add(listener);
+    // Server requests outside tasks/result (elicitations of tools that do not tie them to the task) come on the
+    // session's GET stream: a rejoined 2025-11-25 session opens it, as the initial connection did after initialize.
+    if (!this.v2 && this.parts.joined !== undefined) {
+      void this.transport.resumeStream('').catch(() => undefined);
+    }
+    let early: JsonObject | undefined;
+    if (!this.v2) {
+      void this.blockingResult(remote, signal).then((result) => {
+        early = result;
+        if (result !== undefined) wake();
       });
-      settling.catch(() => undefined);
-      // The tasks client polls at the server's interval; on 2025-11-25 the blocking tasks/result answers the moment
-      // the task ends. (2026-07-28 has no tasks/result: polling at the server's pollIntervalMs is the protocol.)
-      const early = this.v2
-        ? new Promise<never>(() => undefined)
-        : this.blockingResult(remote, stop).then((outcome) => outcome ?? new Promise<never>(() => undefined));
-      const first = await Promise.race([
-        settling.then((settlement) => ({ settlement })),
-        early.then((outcome) => ({ outcome })),
-      ]);
-      if ('outcome' in first) return first.outcome;
-      const { outcome, lastTask } = first.settlement;
-      const task = lastTask === undefined ? undefined : toSnapshot(lastTask);
-      switch (outcome.status) {
-        case 'completed':
-          return { status: 'completed', result: outcome.result as unknown as JsonObject, ...(task ? { task } : {}) };
-        case 'cancelled':
-          return { status: 'cancelled', ...(task ? { task } : {}) };
-        case 'failed': {
-          // A 2025-11-25 task fails when its tool reports isError: fetch that result so its text reaches the user.
-          // (A 2026-07-28 task fails only with a JSON-RPC error, which the outcome carries.)
-          const result = this.v2 ? undefined : await this.taskResult(remote.taskId, { timeout: 10_000 });
-          const code = outcome.error.code;
-          return {
-            status: 'failed',
-            error: {
-              // ext-tasks only knows the status message ('Task failed' without one): the tool's own words say more.
-              message:
-                (result === undefined ? undefined : resultTextOf(result)) ||
-                outcome.error.message ||
-                task?.statusMessage ||
-                'The task failed',
-              ...(code === undefined ? {} : { code }),
-              ...(outcome.error.data === undefined ? {} : { data: outcome.error.data }),
-            },
-            ...(result === undefined ? {} : { result }),
-            ...(task ? { task } : {}),
-          };
+    }
+    let last: TaskSnapshot | undefined;
+    try {
+      for (;;) {
+        const next = woken();
+        if (unanswered !== undefined) throw unanswered;
+        if (early !== undefined) return await this.finished(remote, early, signal);
+        const { task, raw } = await this.read(remote, signal);
+        if (last === undefined || !sameSnapshot(last, task)) {
+          last = task;
+          await options.onStatus(task);
         }
+        if (isTerminal(localStatus(task.status))) return await this.outcome(remote, task, raw, early, signal);
+        if (task.status === 'input_required' && this.v2) await this.answerV2(remote, raw, options, signal);
+        if (unanswered !== undefined) throw unanswered;
+        const interval = Math.max(task.pollIntervalMs ?? DEFAULT_POLL_MS, options.pollFloorMs ?? 0, MIN_POLL_MS);
+        await sleepOr(interval, signal, next);
       }
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
-      if (this.unanswered !== undefined) throw this.unanswered;
-      if (this.inputStop.signal.aborted) throw this.inputStop.signal.reason;
-      throw toJobError(error, mapping);
+      throw error;
     } finally {
+      this.questionListeners.delete(listener);
       done.abort();
-      await execution.detach().catch(() => undefined);
     }
   }
 
   /**
-   * Blocks on `tasks/result` until the task ends and returns its outcome, or undefined when the call gives no
-   * usable answer (a cancelled task has no result; an error here is left to the polling watch to classify).
-   * The final status the polling watch has not seen yet is recorded from the outcome itself.
+   * Waits on `tasks/result` (2025-11-25) until the task ends and returns its tool result; undefined when the call
+   * gives no result (a cancelled task, a task that failed with a JSON-RPC error: polling classifies those). A dropped
+   * stream is opened again after a pause; the polling beside it notices when the server itself is gone.
    */
-  private async blockingResult(remote: RemoteRef, signal: AbortSignal): Promise<TaskOutcome | undefined> {
-    const result = await this.taskResult(remote.taskId, { timeout: MAX_TIMER_MS, signal });
-    if (result === undefined) return undefined;
-    // In this generation a stored result means the task ended: failed when the tool reported isError, else completed.
-    if (result.isError === true) {
-      return { status: 'failed', error: { message: resultTextOf(result) ?? 'The tool reported an error' }, result };
+  private async blockingResult(remote: RemoteRef, signal: AbortSignal): Promise<JsonObject | undefined> {
+    const pause = backoff();
+    while (!signal.aborted) {
+      try {
+        const result = await this.taskResult(remote, signal, true);
+        if (result !== undefined) return result;
+      } catch (error) {
+        if (signal.aborted || !isJobError(error) || rpcCode(error) !== undefined) return undefined;
+      }
+      await sleepOr(pause.next(), signal).catch(() => undefined);
     }
-    return { status: 'completed', result };
+    return undefined;
   }
 
-  /**
-   * `tasks/result` (2025-11-25): the task's tool result, or undefined when there is none to give (a cancelled task,
-   * a failure that was a protocol error) or the call ends first.
-   */
-  private async taskResult(
-    taskId: string,
-    options: { timeout: number; signal?: AbortSignal },
-  ): Promise<JsonObject | undefined> {
+  /** `tasks/result` (2025-11-25): the task's tool result, or undefined when the server answers an error. */
+  private async taskResult(remote: RemoteRef, signal: AbortSignal, long: boolean): Promise<JsonObject | undefined> {
     try {
-      return (await this.client.request(
-        { method: 'tasks/result', params: { taskId } } as never,
-        z.looseObject({ content: z.array(z.unknown()) }),
-        options,
-      )) as JsonObject;
-    } catch {
-      return undefined;
+      return await this.request(
+        'tasks/result',
+        { taskId: remote.taskId },
+        { signal, long, doing: `waiting for the result of task ${inert(remote.taskId)}`, taskId: remote.taskId },
+      );
+    } catch (error) {
+      if (isJobError(error) && rpcCode(error) !== undefined && error.code !== 'TASK_LOST') return undefined;
+      throw error;
     }
+  }
+
+  /** The blocking `tasks/result` answered: the task ended. Its final status message is read on the way, if it can be. */
+  private async finished(remote: RemoteRef, result: JsonObject, signal: AbortSignal): Promise<TaskOutcome> {
+    const final = await this.snapshot(remote, AbortSignal.any([signal, AbortSignal.timeout(2_000)])).catch(
+      () => undefined,
+    );
+    const task = final !== undefined && isTerminal(localStatus(final.status)) ? { task: final } : {};
+    // In this generation a stored result means the task ended: failed when the tool reported isError.
+    if (result.isError === true) {
+      return {
+        status: 'failed',
+        error: { message: resultTextOf(result) ?? 'The tool reported an error' },
+        result,
+        ...task,
+      };
+    }
+    return { status: 'completed', result, ...task };
+  }
+
+  /** What a task that `tasks/get` reports ended means, with its result or error. */
+  private async outcome(
+    remote: RemoteRef,
+    task: TaskSnapshot,
+    raw: JsonObject,
+    early: JsonObject | undefined,
+    signal: AbortSignal,
+  ): Promise<TaskOutcome> {
+    if (task.status === 'cancelled') return { status: 'cancelled', task };
+    if (this.v2) {
+      if (task.status === 'completed') {
+        const result = inlinedResult(raw);
+        if (result === undefined) {
+          throw new JobError(
+            'PROTOCOL_ERROR',
+            `The MCP server ${this.url} reported task ${inert(task.taskId)} completed without its result (tasks/get has no 'result' object)`,
+            { retryable: false },
+          );
+        }
+        return { status: 'completed', result, task };
+      }
+      return {
+        status: 'failed',
+        error: inlinedError(raw) ?? { message: task.statusMessage ?? 'The task failed' },
+        task,
+      };
+    }
+    // 2025-11-25: the result (or the JSON-RPC error the tool call ended with) comes from tasks/result.
+    let result = early;
+    let error: { code?: number; message: string; data?: unknown } | undefined;
+    if (result === undefined) {
+      try {
+        result = await this.request(
+          'tasks/result',
+          { taskId: remote.taskId },
+          { signal, doing: `reading the result of task ${inert(remote.taskId)}`, taskId: remote.taskId },
+        );
+      } catch (failure) {
+        const code = rpcCode(failure);
+        if (code === undefined || (isJobError(failure) && failure.code === 'TASK_LOST')) throw failure;
+        const cause = (failure as JobError).cause as { message?: string; data?: unknown } | undefined;
+        error = {
+          code,
+          message: typeof cause?.message === 'string' ? cause.message : describeError(failure),
+          ...(cause?.data === undefined ? {} : { data: cause.data }),
+        };
+      }
+    }
+    if (task.status === 'completed') {
+      if (result === undefined) {
+        throw new JobError(
+          'PROTOCOL_ERROR',
+          `The MCP server ${this.url} reported task ${inert(task.taskId)} completed, but tasks/result gave no result (${error?.message ?? 'no reply'})`,
+          { retryable: false },
+        );
+      }
+      return { status: 'completed', result, task };
+    }
+    return {
+      status: 'failed',
+      error: {
+        // The tool's own words say more than a status message.
+        message:
+          (result === undefined ? undefined : resultTextOf(result)) ??
+          error?.message ??
+          task.statusMessage ??
+          'The task failed',
+        ...(error?.code === undefined ? {} : { code: error.code }),
+        ...(error?.data === undefined ? {} : { data: error.data }),
+      },
+      ...(result === undefined ? {} : { result }),
+      task,
+    };
+  }
+
+  /** Answers a 2026-07-28 task's input requests from `input-responses` (`tasks/update`), or ends the watch. */
+  private async answerV2(
+    remote: RemoteRef,
+    raw: JsonObject,
+    options: WatchOptions,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const requests = isObject(raw.inputRequests) ? raw.inputRequests : {};
+    const answers: Record<string, InputResponse> = {};
+    for (const [key, request] of Object.entries(requests)) {
+      const answer = this.answerFor(key);
+      const method = isObject(request) ? request.method : undefined;
+      if (answer !== undefined && method === 'elicitation/create') {
+        answers[key] = answer;
+        continue;
+      }
+      const params = isObject(request) && isObject(request.params) ? request.params : {};
+      const question: UnansweredQuestion = {
+        message: `${typeof method === 'string' ? method.replace('elicitation/create', 'elicitation') : 'request'} '${key}'${typeof params.message === 'string' ? `: ${params.message}` : ''}`,
+        taskId: remote.taskId,
+      };
+      await options.onUnanswered?.(question);
+      throw this.unansweredError(remote, question);
+    }
+    if (Object.keys(answers).length === 0) return;
+    await this.request(
+      'tasks/update',
+      { taskId: remote.taskId, inputResponses: answers as unknown as JsonObject },
+      { signal, doing: `answering task ${inert(remote.taskId)}`, taskId: remote.taskId },
+    );
+  }
+
+  private answerFor(key: string | undefined): InputResponse | undefined {
+    const responses = this.parts.inputResponses ?? {};
+    return (key === undefined ? undefined : responses[key]) ?? responses['*'];
+  }
+
+  /**
+   * A server asks a question (`elicitation/create`), on the `tasks/result` stream or on the session's GET stream.
+   * Answered from `input-responses`; otherwise left unanswered (a later answer may still reach it) and reported to
+   * the watch of its task, which ends saying what the server asked.
+   */
+  private onElicitation(request: { params?: JsonObject }): Promise<InputResponse & Record<string, unknown>> {
+    const params = request.params ?? {};
+    const answer = this.answerFor(undefined);
+    if (answer !== undefined) return Promise.resolve({ ...answer });
+    const meta = isObject(params._meta) ? params._meta : {};
+    const related = isObject(meta[RELATED_TASK]) ? meta[RELATED_TASK].taskId : undefined;
+    const question: UnansweredQuestion = {
+      message: `elicitation${typeof params.message === 'string' ? `: ${params.message}` : ''}`,
+      ...(typeof related === 'string' ? { taskId: related } : {}),
+    };
+    for (const listener of this.questionListeners) listener(question);
+    return new Promise<never>(() => undefined);
+  }
+
+  private unansweredError(remote: RemoteRef, question: UnansweredQuestion): JobError {
+    return new JobError(
+      'INPUT_REQUIRED',
+      `Task ${inert(remote.taskId)} asks for input (${inert(question.message).replace(/[.:]*$/, '')}). Answer it with the input-responses input of wait, or cancel the job`,
+      { input: 'input-responses', retryable: false },
+    );
   }
 
   async cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
-    // Through the controller, not an execution: ext-tasks' execution.cancel() marks the task cancelled locally on
-    // the server's acknowledgement, which on 2026-07-28 does not mean it was cancelled.
-    const controller = this.tasks().task(remote.taskId as TaskId, { requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    const doing = `cancelling task ${inert(remote.taskId)}`;
     try {
-      await controller.cancel(signal);
+      // Sent whatever the server's capabilities say: servers that do not declare tasks.cancel honour it.
+      await this.request('tasks/cancel', { taskId: remote.taskId }, { signal, doing, taskId: remote.taskId });
     } catch (error) {
-      // 2025-11-25: cancelling a task that already ended is an invalid-params error; read it back to learn its end.
-      if (this.v2 || rpcCode(error) !== -32602) {
-        throw toJobError(error, { ...this.about(remote), doing: `cancelling task ${remote.taskId}` });
+      const code = rpcCode(error);
+      if (code === undefined) throw error;
+      // 2025-11-25: cancelling a task that already ended is an invalid-params error: the read-back below tells its
+      // end (or that the task is really gone). Any other error is the server refusing: say what it answered.
+      if (this.v2 || code !== -32602) {
+        if (isJobError(error, 'TASK_LOST')) throw error;
+        const now = await this.snapshot(remote, signal).catch(() => undefined);
+        throw new JobError(
+          'SERVER_ERROR',
+          `The MCP server ${this.url} refused to cancel task ${inert(remote.taskId)} (error ${code}: ${inert(describeError((error as JobError).cause ?? error))})${now === undefined ? '' : `; it still reports the task ${now.status}`}`,
+          { cause: error, retryable: false },
+        );
       }
     }
     let task = await this.snapshot(remote, signal);
     // 2026-07-28 cancellation is a request the server acts on in its own time: give it a moment to settle.
     const until = Date.now() + V2_CANCEL_SETTLE_MS;
-    while (
-      this.v2 &&
-      task.status !== 'cancelled' &&
-      task.status !== 'completed' &&
-      task.status !== 'failed' &&
-      Date.now() < until
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(task.pollIntervalMs ?? 200, 200)));
-      if (signal?.aborted) break;
+    while (this.v2 && !isTerminal(localStatus(task.status)) && Date.now() < until) {
+      await sleepOr(Math.min(task.pollIntervalMs ?? 200, 200), signal ?? new AbortController().signal);
       task = await this.snapshot(remote, signal);
     }
     return task;
@@ -483,50 +763,51 @@ class McpTaskConnection implements TaskConnection {
   }
 }
 
-function resultTextOf(result: JsonObject): string | undefined {
-  const content = result.content;
-  if (!Array.isArray(content)) return undefined;
-  const text = content
-    .map((block) =>
-      block !== null && typeof block === 'object' && !Array.isArray(block) && typeof block.text === 'string'
-        ? block.text
-        : '',
-    )
-    .filter((t) => t !== '')
-    .join('\n');
-  return text === '' ? undefined : text;
+/** A JSON-RPC error the server answered (2026-07-28 dispatch): the cause of the JobError a request rejects with. */
+class RpcReply extends Error {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(error: { code: number; message: string; data?: unknown }) {
+    super(typeof error.message === 'string' ? error.message : `JSON-RPC error ${error.code}`);
+    this.name = 'RpcReply';
+    this.code = typeof error.code === 'number' ? error.code : -32603;
+    this.data = error.data;
+  }
+}
+
+function sameSnapshot(a: TaskSnapshot, b: TaskSnapshot): boolean {
+  return a.status === b.status && a.statusMessage === b.statusMessage;
 }
 
 function endpointIdFor(url: string): string {
   return `mcp-jobs:${url}`;
 }
 
-function referenceOf(remote: RemoteRef): SerializedTaskReference {
-  return {
-    endpointId: remote.endpointId,
-    generation: remote.generation === V2_PROTOCOL ? 'v2' : 'v1',
-    taskId: remote.taskId as TaskId,
-    originalOperation: 'tools/call',
-  };
-}
-
-function toSnapshot(view: TaskView): TaskSnapshot {
-  const status = (REMOTE_STATUSES as readonly string[]).includes(view.status)
-    ? (view.status as RemoteStatus)
-    : undefined;
-  if (status === undefined) {
-    throw new JobError(
-      'PROTOCOL_ERROR',
-      `The MCP server reported task ${view.taskId} in an unknown status '${String(view.status)}'`,
+/** Resolves after `ms`, or when `wake` settles first; rejects with the signal's reason when it aborts. */
+function sleepOr(ms: number, signal: AbortSignal, wake?: Promise<void>): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      finish();
+      reject(signal.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        finish();
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_MS),
     );
-  }
-  return {
-    taskId: view.taskId,
-    status,
-    ...(view.statusMessage === undefined ? {} : { statusMessage: view.statusMessage }),
-    ttlMs: view.retentionMs,
-    ...(view.suggestedPollIntervalMs === undefined ? {} : { pollIntervalMs: view.suggestedPollIntervalMs }),
-  };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void wake?.then(() => {
+      finish();
+      resolve();
+    });
+  });
 }
 
 function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {

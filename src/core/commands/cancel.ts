@@ -1,13 +1,15 @@
 /**
  * cancel: ask the server to cancel a job's task, then record the status the server actually holds. A terminal job
- * is left as it is.
+ * is left as it is. `tasks/cancel` is always sent, whatever the server's capabilities say (servers that do not
+ * declare the capability, like the SDK's own examples, honour it); what the server answers is reported.
  */
-import { JobError } from '../errors.js';
+import { describeError, isJobError } from '../errors.js';
 import type { TaskConnection } from '../ports.js';
 import type { JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
-import { changeFromSnapshot, record, resolveJob, statusLine, type CommandContext } from './context.js';
-import { changeFromOutcome } from './wait.js';
+import { inert } from '../text.js';
+import { record, resolveJob, statusLine, type CommandContext } from './context.js';
+import { cancelOn } from './wait.js';
 
 export interface CancelRequest {
   instance: string;
@@ -22,60 +24,58 @@ export interface CancelRequest {
 
 export interface CancelResult {
   record: JobRecord;
-  /** False when the job had already ended: nothing was sent. */
+  /** False when the job had already ended, or never had a task: nothing was sent. */
   sent: boolean;
 }
 
 export async function cancelJob(ctx: CommandContext, req: CancelRequest): Promise<CancelResult> {
-  let job = await resolveJob(ctx, req.instance, req.job);
+  const job = await resolveJob(ctx, req.instance, req.job);
   if (isTerminal(job.status)) {
     ctx.log.info(`${job.jobId} already ended ${job.status}; nothing to cancel`);
     return { record: job, sent: false };
   }
   const why = req.reason === undefined || req.reason === '' ? '' : `: ${req.reason}`;
-  const remote = job.remote;
-  if (remote === undefined) {
-    // Submit never got a task from the server: there is nothing remote to stop.
-    job = (
+  if (job.remote === undefined && job.callSession === undefined) {
+    // Submit never sent the call: there is nothing remote to stop.
+    const canceled = (
       await record(ctx, job, {
         status: 'canceled',
         cancelReason: req.cancelReason ?? 'user',
         statusMessage: `Canceled before a task existed${why}`,
       })
     ).record;
-    return { record: job, sent: false };
+    return { record: canceled, sent: false };
   }
   let connection: TaskConnection | undefined;
   try {
-    connection = await ctx.tasks.open({ url: job.server.url, headers: req.headers }, remote, req.signal);
-    ctx.log.info(`${job.jobId}: cancelling task ${remote.taskId}${why}`);
-    const after = await connection.cancel(remote, req.signal);
-    if (after.status === 'completed' || after.status === 'failed') {
-      const outcome = await connection.watch(remote, {
-        signal: req.signal ?? new AbortController().signal,
-        onStatus: () => undefined,
-      });
-      job = (await record(ctx, job, changeFromOutcome(outcome))).record;
-      ctx.log.info(`${job.jobId} had already ended ${job.status} on the server`);
-      return { record: job, sent: true };
+    connection = await ctx.tasks.open(
+      { url: job.server.url, headers: req.headers },
+      job.remote ?? job.callSession,
+      req.signal,
+    );
+    ctx.log.info(
+      `${job.jobId}: cancelling ${job.remote === undefined ? 'the task its submit created' : `task ${inert(job.remote.taskId)}`}${why}`,
+    );
+    const after = await cancelOn(ctx, job, connection, req.cancelReason ?? 'user', req.signal, req.reason);
+    if (after.remote === undefined) return { record: after, sent: false };
+    if (after.remoteStatus === 'completed' || after.remoteStatus === 'failed') {
+      ctx.log.info(`${after.jobId} had already ended ${after.status} on the server`);
+      return { record: after, sent: true };
     }
-    const change = changeFromSnapshot(after);
-    if (change.status === 'canceled') {
-      change.cancelReason = req.cancelReason ?? 'user';
-      if (req.reason) change.statusMessage = `Canceled: ${req.reason}`;
-    }
-    job = (await record(ctx, job, change)).record;
-    ctx.log.info(statusLine(job));
-    if (!isTerminal(job.status)) {
+    ctx.log.info(statusLine(after));
+    if (!isTerminal(after.status)) {
       ctx.log.warning(
-        `${job.jobId}: the server accepted the cancel request but still reports ${after.status}; it may still finish`,
+        `${after.jobId}: the server accepted the cancel request but still reports ${after.remoteStatus ?? after.status}; it may still finish`,
       );
     }
-    return { record: job, sent: true };
+    return { record: after, sent: true };
   } catch (error) {
-    if (error instanceof JobError && error.code === 'TASK_LOST') {
-      await record(ctx, job, { status: 'failed', error: { code: error.code, message: error.message } });
+    if (isJobError(error, 'TASK_LOST')) {
+      // The record keeps its status: the server says nothing of the task's end, only that it no longer knows it.
+      const current = (await ctx.store.get(job.instance, job.jobId)) ?? job;
+      await record(ctx, current, { status: current.status, error: { code: error.code, message: error.message } });
     }
+    ctx.log.debug(`${job.jobId}: cancel failed: ${describeError(error)}`);
     throw error;
   } finally {
     await connection?.close();

@@ -10,6 +10,8 @@ export interface CommandContext {
   tasks: TaskClient;
   clock: Clock;
   log: Log;
+  /** The jitter of retry delays (default Math.random); tests pass a fixed one. */
+  random?: () => number;
 }
 
 /** Finds a job by ID or `latest` (the newest job of the instance). */

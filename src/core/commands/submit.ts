@@ -2,9 +2,11 @@
  * submit: record the job, start the tool call as a task, record the task. The record is written before the server
  * is contacted, so a step killed mid-submit never leaves a task nobody knows about.
  */
-import { describeError, isJobError, JobError } from '../errors.js';
+import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { redactArguments, type JsonObject } from '../parse.js';
-import type { ServerTarget, TaskConnection, TaskSnapshot } from '../ports.js';
+import type { ServerTarget, SubmittedTask, TaskConnection, TaskSnapshot } from '../ports.js';
+import { backoff } from '../retry.js';
+import { inert } from '../text.js';
 import { createRecord, type JobChange, type JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
@@ -29,6 +31,65 @@ export interface SubmitRequest {
 }
 
 const CANCEL_GRACE_MS = 5_000;
+/** How long a submit whose call reply was lost keeps looking for the task the call may have created. */
+const RECOVERY_GRACE_MS = 30_000;
+
+/**
+ * Whether the server may have received a failed call (and created a task). A JobError that is not about the
+ * transport (the server refused the tool, the arguments, the task) is the server's answer: no task exists.
+ */
+function callMayHaveArrived(error: unknown): error is JobError {
+  return isJobError(error) && (error.code === 'SERVER_UNREACHABLE' || error.code === 'PROTOCOL_ERROR');
+}
+
+/** The call may have created a task nobody can name yet: the record stays queued with its session. */
+class CallOutcomeUnknown extends JobError {}
+
+/**
+ * The call's reply was lost on the way (a reset, a timeout, a garbled reply): the server may have created the task
+ * anyway. Where the protocol can list a session's tasks (2025-11-25), look for it there and adopt it, retrying the
+ * lookup while the server is unreachable. When the list shows none, the call created none and its error stands.
+ */
+async function recoverLostReply(
+  ctx: CommandContext,
+  job: JobRecord,
+  connection: TaskConnection,
+  error: unknown,
+): Promise<SubmittedTask> {
+  const session = job.callSession;
+  if (session === undefined || !callMayHaveArrived(error)) throw error;
+  const unknown = (why: string): CallOutcomeUnknown =>
+    new CallOutcomeUnknown(
+      error.code,
+      `${error.message}. ${why}: job ${job.jobId} stays queued with the session the call went over, so a later wait or cancel can still find the task there`,
+      { jobId: job.jobId, cause: error, retryable: false },
+    );
+  ctx.log.warning(
+    `${job.jobId}: the reply to ${inert(job.tool)} was lost (${describeError(error)}); looking for the task it may have created`,
+  );
+  const giveUpAt = ctx.clock.now().getTime() + RECOVERY_GRACE_MS;
+  const pause = backoff(undefined, ctx.random);
+  for (;;) {
+    let tasks: TaskSnapshot[] | undefined;
+    try {
+      tasks = await connection.sessionTasks();
+    } catch (lookup) {
+      if (!isJobError(lookup, 'SERVER_UNREACHABLE'))
+        throw unknown(`Looking for the task failed (${describeError(lookup)})`);
+      const now = ctx.clock.now().getTime();
+      if (now >= giveUpAt) throw unknown(`The server stayed unreachable while mcp-jobs looked for the task`);
+      await ctx.clock.sleep(Math.min(pause.next(), giveUpAt - now));
+      continue;
+    }
+    if (tasks === undefined) {
+      throw unknown(`Protocol ${session.generation} cannot list tasks, so whether the server created one is unknown`);
+    }
+    const task = tasks.at(-1);
+    if (task === undefined) throw error;
+    ctx.log.info(`${job.jobId}: found task ${inert(task.taskId)} in the session the call was sent over`);
+    return { remote: { ...session, taskId: task.taskId }, task };
+  }
+}
 
 /**
  * What the task snapshot at creation means for the record. A task that already ended is recorded as running: its
@@ -75,29 +136,37 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
 
   let connection: TaskConnection | undefined;
   try {
-    connection = await ctx.tasks.open(req.server, undefined, req.interrupt);
+    connection = await ctx.tasks.open(req.server, undefined, req.interrupt, req.deadline?.getTime());
     if (req.interrupt?.aborted) throw req.interrupt.reason;
+    // Before the call is sent: if its reply never arrives (this step killed, the network gone), a later wait or
+    // cancel finds the task the call created through this session instead of taking it for never created.
+    const session = connection.session();
+    job = (await record(ctx, job, { status: 'queued', callSession: session })).record;
     // The call itself is not aborted on interrupt: once sent, the server may create the task, and only its reply
     // tells us which task to cancel.
-    const submitted = await connection.submit({
-      tool: req.tool,
-      arguments: req.arguments,
-      ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
-    });
+    const submitted = await connection
+      .submit({
+        tool: req.tool,
+        arguments: req.arguments,
+        ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
+      })
+      .catch((error: unknown) => recoverLostReply(ctx, job, connection!, error));
     job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;
-    ctx.log.info(`${statusLine(job)} (task ${submitted.task.taskId}, protocol ${submitted.remote.generation})`);
+    ctx.log.info(`${statusLine(job)} (task ${inert(submitted.task.taskId)}, protocol ${submitted.remote.generation})`);
     if (req.ttlMs !== undefined && submitted.remote.generation === '2026-07-28') {
       ctx.log.warning(
-        `task-ttl was not sent: protocol 2026-07-28 has no client TTL; the server keeps task ${submitted.task.taskId} for ${submitted.task.ttlMs == null ? 'as long as it chooses' : `${submitted.task.ttlMs} ms`}`,
+        `task-ttl was not sent: protocol 2026-07-28 has no client TTL; the server keeps task ${inert(submitted.task.taskId)} for ${submitted.task.ttlMs == null ? 'as long as it chooses' : `${submitted.task.ttlMs} ms`}`,
       );
     }
     if (req.interrupt?.aborted) {
-      ctx.log.warning(`${job.jobId}: the step is being stopped; cancelling task ${submitted.task.taskId}`);
+      ctx.log.warning(`${job.jobId}: the step is being stopped; cancelling task ${inert(submitted.task.taskId)}`);
       // Bounded: the runner kills the step 10 s after its first signal.
       const after = await connection
         .cancel(submitted.remote, AbortSignal.timeout(CANCEL_GRACE_MS))
         .catch((error: unknown) => {
-          ctx.log.warning(`${job.jobId}: cancelling task ${submitted.task.taskId} failed: ${describeError(error)}`);
+          ctx.log.warning(
+            `${job.jobId}: cancelling task ${inert(submitted.task.taskId)} failed: ${describeError(error)}`,
+          );
           return undefined;
         });
       // A task that completed or failed before the cancel reached it is left for wait to collect, with its result.
@@ -109,8 +178,12 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
     }
     return job;
   } catch (error) {
-    // Once the server holds a task, the record must keep pointing at it: never mark such a job failed here.
-    if (job.remote !== undefined) throw error;
+    // Once the server may hold a task, the record must keep pointing at it: never mark such a job failed here.
+    // (A call that was sent but whose reply was lost leaves the record queued with its session: wait and cancel
+    // look the task up there.)
+    if (job.remote !== undefined || error instanceof CallOutcomeUnknown) {
+      throw isJobError(error) ? aboutJob(error, job.jobId) : error;
+    }
     const interrupted = req.interrupt?.aborted === true;
     const failure = interrupted
       ? new JobError('INTERRUPTED', `The step was stopped before ${req.tool} was submitted`, {

@@ -2,12 +2,19 @@
  * wait: follow a job to its end, recording every status change as it happens. A terminal record answers at once
  * without the server. The wait ends early on its deadline (cancelling the remote task unless told not to) or on an
  * interrupt (always cancelling: the step is going away and must not leave work running).
+ *
+ * Only the server ends a job. A transport failure of any kind (refused, reset, HTTP 5xx or 429, a request that got
+ * no answer, a garbled reply) is retried with capped backoff until the deadline, or a grace period when there is
+ * none; the wait then goes on as if nothing happened. A server that no longer knows the task is TASK_LOST: the wait
+ * fails, the record keeps its last status and says why.
  */
 import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import type { ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
 import type { JobChange, JobRecord, RemoteRef } from '../record.js';
+import { backoff } from '../retry.js';
 import { isTerminal, localStatus } from '../status.js';
+import { inert } from '../text.js';
 import { changeFromSnapshot, record, resolveJob, statusLine, type CommandContext } from './context.js';
 
 export interface WaitRequest {
@@ -44,8 +51,6 @@ export interface WaitResult {
 }
 
 export const DEFAULT_UNREACHABLE_GRACE_MS = 5 * 60_000;
-const BACKOFF_START_MS = 250;
-const BACKOFF_MAX_MS = 10_000;
 const CANCEL_GRACE_MS = 5_000;
 
 class DeadlineReached extends Error {}
@@ -53,15 +58,13 @@ class DeadlineReached extends Error {}
 export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<WaitResult> {
   let job = await resolveJob(ctx, req.instance, req.job);
   if (isTerminal(job.status)) return { record: job, end: 'terminal', fromRecord: true };
-
-  const remote = job.remote;
-  if (remote === undefined) {
+  if (job.remote === undefined && job.callSession === undefined) {
     job = (
       await record(ctx, job, {
         status: 'failed',
         error: {
           code: 'TASK_LOST',
-          message: `Job ${job.jobId} has no task: its submit step ended before the server created one`,
+          message: `Job ${job.jobId} has no task: its submit step ended before it sent the tool call`,
         },
       })
     ).record;
@@ -85,62 +88,117 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   const timer =
     deadline === undefined ? undefined : armDeadline(ctx, deadline, () => stop.abort(new DeadlineReached()));
 
-  const track = async (change: JobChange): Promise<void> => {
-    const applied = await record(ctx, job, change);
-    job = applied.record;
-    if (applied.changed) {
-      ctx.log.info(statusLine(job));
-      req.onChange?.(job);
-    }
+  // Changes are recorded one at a time, in the order they happened: a status change still being written must not
+  // land after the final result.
+  let writes: Promise<unknown> = Promise.resolve();
+  const track = (change: JobChange): Promise<void> => {
+    const write = writes.then(async () => {
+      const applied = await record(ctx, job, change);
+      job = applied.record;
+      if (applied.changed) {
+        ctx.log.info(statusLine(job));
+        req.onChange?.(job);
+      }
+    });
+    writes = write.catch(() => undefined);
+    return write;
   };
 
   let connection: TaskConnection | undefined;
   /** Set while the server is unreachable: when the deadline passes then, there is nobody to send a cancel to. */
   let unreachable: { since: number; error: JobError } | undefined;
+  const pause = backoff(undefined, ctx.random);
+  const reachable = (): void => {
+    if (unreachable === undefined) return;
+    ctx.log.info(
+      `${job.jobId}: ${job.server.url} answers again after ${formatDuration(ctx.clock.now().getTime() - unreachable.since)}`,
+    );
+    unreachable = undefined;
+    pause.reset();
+  };
   try {
-    let backoff = BACKOFF_START_MS;
     for (;;) {
       try {
-        connection ??= await ctx.tasks.open(target, remote, stop.signal);
+        const remote = job.remote;
+        connection ??= await ctx.tasks.open(target, remote ?? job.callSession, stop.signal, deadline);
+        if (remote === undefined) {
+          const found = await adoptLostTask(ctx, job, connection);
+          reachable();
+          if (found === undefined) {
+            await track({
+              status: 'failed',
+              error: {
+                code: 'TASK_LOST',
+                message: `Job ${job.jobId} has no task: the server's session holds none, so its submit step ended before the server created one`,
+              },
+            });
+            return { record: job, end: 'terminal', fromRecord: false };
+          }
+          await track(found);
+          continue;
+        }
+        if (job.status === 'input_required' && job.pendingInput?.delivered === true) {
+          await refuseUnanswerable(job, connection, remote, stop.signal, track);
+        }
         const outcome = await connection.watch(remote, {
           signal: stop.signal,
           ...(req.pollFloorMs === undefined ? {} : { pollFloorMs: req.pollFloorMs }),
           onStatus: (task) => {
             // The server answered: whatever failed before is over. (A rejoin alone proves nothing: it sends nothing.)
-            unreachable = undefined;
+            reachable();
             // A terminal status is recorded from the outcome, which carries the result with it.
             if (isTerminal(localStatus(task.status))) return undefined;
-            return track(changeFromSnapshot(task)).then(() => {
+            const change = changeFromSnapshot(task);
+            if (task.status === 'working') change.pendingInput = null;
+            return track(change).then(() => {
               if (task.status === 'input_required' && req.answersInput !== true) throw needsInput(job);
             });
           },
+          onUnanswered: (question) =>
+            track({
+              status: 'input_required',
+              statusMessage: question.message,
+              pendingInput: {
+                message: question.message,
+                askedAt: ctx.clock.now().toISOString(),
+                delivered: remote.generation === '2025-11-25',
+              },
+            }),
         });
         await track(changeFromOutcome(outcome));
         return { record: job, end: 'terminal', fromRecord: false };
       } catch (error) {
         if (stop.signal.aborted) throw stop.signal.reason;
         if (isJobError(error, 'TASK_LOST')) {
-          await track({ status: 'failed', error: { code: error.code, message: error.message } });
-          return { record: job, end: 'terminal', fromRecord: false };
+          // The record keeps its last status: only the server ends a job, and this one says nothing more of it.
+          await track({ status: job.status, error: { code: error.code, message: error.message } });
+          throw aboutJob(error, job.jobId);
         }
         if (!isJobError(error)) throw error;
         if (!error.retryable) throw aboutJob(error, job.jobId);
         // The server went away: keep trying until the deadline (or a grace period when there is none).
         const now = ctx.clock.now().getTime();
+        const first = unreachable === undefined;
         unreachable = { since: unreachable?.since ?? now, error };
         const giveUpAt = deadline ?? unreachable.since + (req.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS);
         if (now >= giveUpAt) throw stillUnreachable(job, unreachable, now);
-        ctx.log.warning(`${job.jobId}: ${error.message}; retrying in ${formatDuration(backoff)}`);
+        const delay = pause.next();
+        // Once per outage, then quietly: a long outage must not flood the log.
+        if (first) {
+          ctx.log.warning(
+            `${job.jobId}: ${error.message}; retrying until ${deadline === undefined ? `${formatDuration(giveUpAt - now)} from now` : 'the deadline'} (the job is not affected)`,
+          );
+        } else ctx.log.debug(`${job.jobId}: still unreachable (${error.message}); next try in ${delay} ms`);
         await connection?.close();
         connection = undefined;
-        await ctx.clock.sleep(Math.min(backoff, Math.max(0, giveUpAt - now)), stop.signal).catch(() => {
+        await ctx.clock.sleep(Math.min(delay, Math.max(0, giveUpAt - now)), stop.signal).catch(() => {
           /* the loop head sees the abort */
         });
         if (stop.signal.aborted) throw stop.signal.reason;
-        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       }
     }
   } catch (error) {
+    await writes;
     if (!stop.signal.aborted || error !== stop.signal.reason) throw error;
     const byDeadline = error instanceof DeadlineReached;
     if (byDeadline && unreachable !== undefined) throw stillUnreachable(job, unreachable, ctx.clock.now().getTime());
@@ -152,12 +210,13 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
       return { record: job, end: 'timeout', fromRecord: false };
     }
     const reason = byDeadline ? 'timeout' : 'signal';
+    const taskName = job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`;
     ctx.log.warning(
       byDeadline
-        ? `${job.jobId}: timed out after ${waited}; cancelling task ${remote.taskId}`
-        : `${job.jobId}: the step is being stopped; cancelling task ${remote.taskId}`,
+        ? `${job.jobId}: timed out after ${waited}; cancelling ${taskName}`
+        : `${job.jobId}: the step is being stopped; cancelling ${taskName}`,
     );
-    job = await cancelRemote(ctx, job, remote, target, connection, reason);
+    job = await cancelRemote(ctx, job, target, connection, reason);
     const end: WaitEnd = isTerminal(job.status) ? 'terminal' : byDeadline ? 'timeout' : 'interrupted';
     return { record: job, end, fromRecord: false };
   } finally {
@@ -165,6 +224,61 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     req.interrupt?.removeEventListener('abort', onInterrupt);
     await connection?.close();
   }
+}
+
+/**
+ * A job whose submit sent the call but never got its reply (killed, network gone): look in the session the call
+ * went over for the task it created. Returns the change that adopts it, or undefined when the server holds none.
+ * A protocol that cannot list tasks (2026-07-28) makes the task impossible to find: TASK_LOST.
+ */
+export async function adoptLostTask(
+  ctx: CommandContext,
+  job: JobRecord,
+  connection: TaskConnection,
+  signal?: AbortSignal,
+): Promise<JobChange | undefined> {
+  const session = job.callSession!;
+  const tasks = await connection.sessionTasks(signal);
+  if (tasks === undefined) {
+    throw new JobError(
+      'TASK_LOST',
+      `Job ${job.jobId}: its submit step sent the call but never learned the task it created, and protocol ${session.generation} offers no way to list tasks, so it cannot be found; check the server, and cancel the task there if it runs`,
+      { jobId: job.jobId, retryable: false },
+    );
+  }
+  const task = tasks.at(-1);
+  if (task === undefined) return undefined;
+  ctx.log.info(
+    `${job.jobId}: adopting task ${inert(task.taskId)}, created by a submit step that never got the server's reply`,
+  );
+  const change = changeFromSnapshot(task);
+  // A task that already ended is recorded from the wait's outcome, which carries its result.
+  if (isTerminal(change.status)) return { status: 'running', remote: { ...session, taskId: task.taskId } };
+  return { ...change, remote: { ...session, taskId: task.taskId } };
+}
+
+/**
+ * A 2025-11-25 question reaches one process only: the one whose stream was open when the server sent it. When an
+ * earlier wait met it and went away, no later wait can answer it: say so at once instead of waiting in silence
+ * until the timeout. Unless the server went on meanwhile (it reports something other than input_required).
+ */
+async function refuseUnanswerable(
+  job: JobRecord,
+  connection: TaskConnection,
+  remote: RemoteRef,
+  signal: AbortSignal,
+  track: (change: JobChange) => Promise<void>,
+): Promise<void> {
+  const now = await connection.snapshot(remote, signal);
+  if (now.status !== 'input_required') {
+    await track({ ...changeFromSnapshot(now), pendingInput: null });
+    return;
+  }
+  throw new JobError(
+    'INPUT_REQUIRED',
+    `Job ${job.jobId} asked for input (${inert(job.pendingInput?.message ?? '')}) in an earlier step, which could not answer it. A 2025-11-25 server sends its question once, on the stream that was open then, so no later step can answer it: cancel the job and submit it again with input-responses given to the step that waits first (or to the root action)`,
+    { jobId: job.jobId, input: 'input-responses', retryable: false },
+  );
 }
 
 /** Node timers overflow past 2^31-1 ms (about 24.8 days) and fire at once: re-arm in steps until the deadline. */
@@ -183,7 +297,7 @@ function armDeadline(ctx: CommandContext, deadline: number, fire: () => void): {
 function needsInput(job: JobRecord): JobError {
   return new JobError(
     'INPUT_REQUIRED',
-    `Job ${job.jobId} needs input${job.statusMessage ? `: ${job.statusMessage}` : ''}. Answer it with the input-responses input of wait (a JSON object from input keys, or "*", to answers like {"action": "accept", "content": {...}}), or cancel the job`,
+    `Job ${job.jobId} needs input${job.statusMessage ? `: ${inert(job.statusMessage)}` : ''}. Answer it with the input-responses input of wait (a JSON object from input keys, or "*", to answers like {"action": "accept", "content": {...}}), or cancel the job`,
     { jobId: job.jobId, input: 'input-responses', retryable: false },
   );
 }
@@ -191,7 +305,7 @@ function needsInput(job: JobRecord): JobError {
 function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {
   return new JobError(
     'SERVER_UNREACHABLE',
-    `${job.server.url} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; task ${job.remote?.taskId ?? ''} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
+    `${job.server.url} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; ${job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
     { jobId: job.jobId, cause: unreachable.error, retryable: false },
   );
 }
@@ -203,7 +317,6 @@ function stillUnreachable(job: JobRecord, unreachable: { since: number; error: J
 async function cancelRemote(
   ctx: CommandContext,
   job: JobRecord,
-  remote: RemoteRef,
   target: ServerTarget,
   connection: TaskConnection | undefined,
   reason: 'timeout' | 'signal',
@@ -211,23 +324,61 @@ async function cancelRemote(
   const bound = AbortSignal.timeout(CANCEL_GRACE_MS);
   let conn = connection;
   try {
-    conn ??= await ctx.tasks.open(target, remote, bound);
-    const after = await conn.cancel(remote, bound);
-    if (after.status === 'completed' || after.status === 'failed') {
-      // The task ended before the cancel reached it: record its real end, result included.
-      const outcome = await conn.watch(remote, { signal: bound, onStatus: () => undefined });
-      return (await record(ctx, job, changeFromOutcome(outcome))).record;
-    }
-    const change = changeFromSnapshot(after);
-    if (change.status === 'canceled') change.cancelReason = reason;
-    return (await record(ctx, job, change)).record;
+    conn ??= await ctx.tasks.open(target, job.remote ?? job.callSession, bound, Date.now() + CANCEL_GRACE_MS);
+    return await cancelOn(ctx, job, conn, reason, bound);
   } catch (error) {
     // The record stays unfinished, so a later cancel (or the post step) can try again.
-    ctx.log.warning(`${job.jobId}: cancelling task ${remote.taskId} failed: ${describeError(error)}`);
+    const task = job.remote === undefined ? 'the task' : `task ${inert(job.remote.taskId)}`;
+    ctx.log.warning(`${job.jobId}: cancelling ${task} failed: ${describeError(error)}`);
     return job;
   } finally {
     if (conn !== connection) await conn?.close();
   }
+}
+
+/**
+ * Cancels a job's task over an open connection and records what the server then holds: the shared core of the
+ * cancel command, the wait's own timeout and signal cancels. A job whose submit never learned its task is looked
+ * up in the call's session first; when the server holds none, there is nothing to cancel.
+ */
+export async function cancelOn(
+  ctx: CommandContext,
+  job: JobRecord,
+  connection: TaskConnection,
+  reason: 'timeout' | 'signal' | 'user',
+  signal: AbortSignal | undefined,
+  note?: string,
+): Promise<JobRecord> {
+  let current = job;
+  if (current.remote === undefined) {
+    const found = await adoptLostTask(ctx, current, connection, signal);
+    if (found === undefined) {
+      return (
+        await record(ctx, current, {
+          status: 'canceled',
+          cancelReason: reason,
+          statusMessage: `Canceled before a task existed (the server's session holds none)${note ? `: ${note}` : ''}`,
+        })
+      ).record;
+    }
+    current = (await record(ctx, current, found)).record;
+  }
+  const remote = current.remote!;
+  const after = await connection.cancel(remote, signal);
+  if (after.status === 'completed' || after.status === 'failed') {
+    // The task ended before the cancel reached it: record its real end, result included.
+    const outcome = await connection.watch(remote, {
+      signal: signal ?? new AbortController().signal,
+      onStatus: () => undefined,
+    });
+    return (await record(ctx, current, changeFromOutcome(outcome))).record;
+  }
+  const change = changeFromSnapshot(after);
+  if (change.status === 'canceled') {
+    change.cancelReason = reason;
+    if (note) change.statusMessage = `Canceled: ${note}`;
+  }
+  return (await record(ctx, current, change)).record;
 }
 
 /** What a task's end means for our record. */
