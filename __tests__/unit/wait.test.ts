@@ -307,8 +307,10 @@ describe('waitJob: deadline and interrupt', () => {
     expect(result.end).toBe('terminal');
     expect(result.record).toMatchObject({ status: 'canceled', cancelReason: 'timeout', remoteStatus: 'cancelled' });
     expect(h.store.stored(job)).toEqual(result.record);
-    expect(h.tasks.opens).toHaveLength(1);
-    expect(h.conn.closed).toBe(1);
+    // The cancel goes over a connection of its own: the wait's is bounded by the deadline that just passed.
+    expect(h.tasks.opens).toHaveLength(2);
+    expect(h.tasks.opens[1]?.deadline).toBeGreaterThan(Date.parse(result.record.createdAt));
+    expect(h.conn.closed).toBe(2);
   });
 
   it('uses the deadline recorded at submit when the wait has no timeout of its own', async () => {

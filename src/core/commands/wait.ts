@@ -216,7 +216,9 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
         ? `${job.jobId}: timed out after ${waited}; cancelling ${taskName}`
         : `${job.jobId}: the step is being stopped; cancelling ${taskName}`,
     );
-    job = await cancelRemote(ctx, job, target, connection, reason);
+    await connection?.close();
+    connection = undefined;
+    job = await cancelRemote(ctx, job, target, reason);
     const end: WaitEnd = isTerminal(job.status) ? 'terminal' : byDeadline ? 'timeout' : 'interrupted';
     return { record: job, end, fromRecord: false };
   } finally {
@@ -318,21 +320,21 @@ async function cancelRemote(
   ctx: CommandContext,
   job: JobRecord,
   target: ServerTarget,
-  connection: TaskConnection | undefined,
   reason: 'timeout' | 'signal',
 ): Promise<JobRecord> {
   const bound = AbortSignal.timeout(CANCEL_GRACE_MS);
-  let conn = connection;
+  let connection: TaskConnection | undefined;
   try {
-    conn ??= await ctx.tasks.open(target, job.remote ?? job.callSession, bound, Date.now() + CANCEL_GRACE_MS);
-    return await cancelOn(ctx, job, conn, reason, bound);
+    // A connection of its own: the wait's is bounded by the deadline that may just have passed.
+    connection = await ctx.tasks.open(target, job.remote ?? job.callSession, bound, Date.now() + CANCEL_GRACE_MS);
+    return await cancelOn(ctx, job, connection, reason, bound);
   } catch (error) {
     // The record stays unfinished, so a later cancel (or the post step) can try again.
     const task = job.remote === undefined ? 'the task' : `task ${inert(job.remote.taskId)}`;
     ctx.log.warning(`${job.jobId}: cancelling ${task} failed: ${describeError(error)}`);
     return job;
   } finally {
-    if (conn !== connection) await conn?.close();
+    await connection?.close();
   }
 }
 
