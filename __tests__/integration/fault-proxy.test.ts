@@ -424,3 +424,231 @@ describe('fault proxy pass-through fidelity (in-process echo server)', () => {
     }
   });
 });
+
+describe('v1 fixture: ask-outside elicits on the session GET stream, not on tasks/result', () => {
+  let server: RunningServer;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    server = await startFixtureServer({ pollIntervalMs: 200 });
+    proxy = await startFaultProxy(server.port);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await server?.stop();
+  });
+
+  test('the elicitation comes on the GET stream; the answer completes the task with it', async () => {
+    const session = new V1Session(proxy.url);
+    await session.initialize();
+    const get = await session.openGetStream();
+    const created = await session.call('tools/call', {
+      name: 'ask-outside',
+      arguments: { message: 'Which answer?' },
+      ...TASK,
+    });
+    const taskId = created.task.taskId as string;
+    const blocking = await session.stream('tasks/result', { taskId });
+
+    const elicitation = await get.next((m) => m.method === 'elicitation/create');
+    await server.waitForStdout(new RegExp(`^ELICITED ${taskId}$`, 'm'));
+    expect(elicitation.params).toMatchObject({
+      mode: 'form',
+      message: 'Which answer?',
+      requestedSchema: { type: 'object', required: ['answer'] },
+    });
+    // No related task: nothing ties it to the task but the session.
+    expect(elicitation.params._meta?.['io.modelcontextprotocol/related-task']).toBeUndefined();
+    expect((await fixtureTask(server, taskId))?.status).toBe('working');
+
+    expect(await session.respond(elicitation.id, { action: 'accept', content: { answer: '42' } })).toBe(202);
+    await server.waitForStdout(new RegExp(`^ANSWERED ${taskId} accept$`, 'm'));
+    const final = await blocking.stream.next((m) => m.id === blocking.id);
+    expect(final.result.structuredContent).toEqual({ action: 'accept', content: { answer: '42' } });
+    expect(final.result.content).toEqual([{ type: 'text', text: 'ask-outside: accept {"answer":"42"}' }]);
+    expect(blocking.stream.messages.some((m) => m.method === 'elicitation/create')).toBe(false);
+
+    // The proxy saw it the same way: the request on the GET response, the answer as a POSTed JSON-RPC response.
+    const getEntry = proxy.log().find((r) => r.httpMethod === 'GET' && r.sessionId === session.sessionId)!;
+    expect(getEntry.responseMessages).toContainEqual(
+      expect.objectContaining({ kind: 'request', method: 'elicitation/create', id: elicitation.id }),
+    );
+    expect(proxy.log()).toContainEqual(
+      expect.objectContaining({ sessionId: session.sessionId, rpcKind: 'response', rpcId: elicitation.id }),
+    );
+    await get.close();
+    await session.terminate();
+  });
+
+  test('declined, it completes saying so; with inputRequired the task is input_required meanwhile', async () => {
+    const session = new V1Session(proxy.url);
+    await session.initialize();
+    const get = await session.openGetStream();
+    const created = await session.call('tools/call', {
+      name: 'ask-outside',
+      arguments: { inputRequired: true },
+      ...TASK,
+    });
+    const taskId = created.task.taskId as string;
+    const elicitation = await get.next((m) => m.method === 'elicitation/create');
+    expect((await session.call('tasks/get', { taskId })).status).toBe('input_required');
+    await session.respond(elicitation.id, { action: 'decline' });
+    const result = await session.call('tasks/result', { taskId });
+    expect(result.structuredContent).toEqual({ action: 'decline', content: null });
+    await server.waitForStdout(new RegExp(`^ANSWERED ${taskId} decline$`, 'm'));
+    await get.close();
+    await session.terminate();
+  });
+
+  test('a client without the elicitation capability: the task completes with the failure', async () => {
+    const session = new V1Session(proxy.url);
+    await session.initialize({ capabilities: {} });
+    const get = await session.openGetStream();
+    const created = await session.call('tools/call', { name: 'ask-outside', arguments: {}, ...TASK });
+    const taskId = created.task.taskId as string;
+    const result = await session.call('tasks/result', { taskId });
+    expect(result.structuredContent).toMatchObject({ action: 'error', error: expect.stringMatching(/elicitation/i) });
+    await server.waitForStdout(new RegExp(`^ELICIT_FAILED ${taskId}$`, 'm'));
+    await get.close();
+    await session.terminate();
+  });
+
+  test('the official Client answers it from its elicitation/create handler, on the GET stream it opens itself', async () => {
+    const client = new Client(
+      { name: 'mcp-jobs-fault-proxy-test', version: '0.0.0' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    const asked: any[] = [];
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { answer: 'from the handler' } };
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(proxy.url));
+    await client.connect(transport);
+    try {
+      // Same session, raw requests: the client only has to answer what comes on its GET stream.
+      const raw = new V1Session(proxy.url);
+      raw.sessionId = transport.sessionId;
+      const created = await raw.call('tools/call', { name: 'ask-outside', arguments: {}, ...TASK });
+      const result = await raw.call('tasks/result', { taskId: created.task.taskId });
+      expect(result.structuredContent).toEqual({ action: 'accept', content: { answer: 'from the handler' } });
+      expect(asked).toHaveLength(1);
+      expect(asked[0].message).toBe('ask-outside: what is the answer?');
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  /** An ext-tasks session whose onInputRequest answers every elicitation; records what it was asked and its errors. */
+  async function extTasksSession(answer: string) {
+    const client = new Client(
+      { name: 'mcp-jobs-fault-proxy-test', version: '0.0.0' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    await client.connect(new StreamableHTTPClientTransport(new URL(proxy.url)));
+    const asked: Array<{ kind: string; taskId?: string }> = [];
+    const errors: Error[] = [];
+    const session = createTaskSessionFromClient(client, {
+      endpointId: 'ask-outside',
+      onError: (error: Error) => errors.push(error),
+      onInputRequest: (async (request: { kind: string }, context: { taskId?: string }) => {
+        asked.push({ kind: request.kind, taskId: context.taskId });
+        return { action: 'accept', content: { answer } };
+      }) as never,
+    });
+    return {
+      session,
+      asked,
+      errors,
+      async close() {
+        await session.close().catch(() => {});
+        await client.close().catch(() => {});
+      },
+    };
+  }
+
+  test('ext-tasks 0.2.2 cannot tie a GET-stream elicitation without related-task _meta to the task: it answers cancel', async () => {
+    const ext = await extTasksSession('never used');
+    try {
+      const execution = await ext.session.callTool('ask-outside', {}, { task: { preference: 'require' } });
+      if (execution.kind !== 'task') throw new Error('expected a task');
+      const { outcome } = await execution.settle();
+      expect(outcome.status).toBe('completed');
+      expect((outcome as any).result.structuredContent).toEqual({ action: 'cancel', content: null });
+      expect(ext.asked).toEqual([]);
+      expect(ext.errors.map((e) => [e.name, (e as any).reason])).toEqual([
+        ['InputCorrelationError', 'missing-evidence'],
+      ]);
+    } finally {
+      await ext.close();
+    }
+  });
+
+  test('with relatedTaskMeta, ext-tasks ties it to the task and its onInputRequest answers it', async () => {
+    const ext = await extTasksSession('correlated');
+    try {
+      const execution = await ext.session.callTool(
+        'ask-outside',
+        { relatedTaskMeta: true },
+        { task: { preference: 'require' } },
+      );
+      if (execution.kind !== 'task') throw new Error('expected a task');
+      const { outcome } = await execution.settle();
+      expect(outcome.status).toBe('completed');
+      expect((outcome as any).result.structuredContent).toEqual({
+        action: 'accept',
+        content: { answer: 'correlated' },
+      });
+      expect(ext.asked).toEqual([{ kind: 'elicitation', taskId: execution.handle.taskId }]);
+    } finally {
+      await ext.close();
+    }
+  });
+});
+
+describe('v1 fixture: no tasks.cancel capability, fast polling', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startFixtureServer({ pollIntervalMs: 20, noCancelCapability: true, statusEveryMs: 20 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('capabilities.tasks has no cancel, and tasks/cancel still cancels', async () => {
+    const session = new V1Session(server.url);
+    const init = await session.initialize();
+    expect(init.capabilities.tasks).toEqual({ list: {}, requests: { tools: { call: {} } } });
+    const created = await session.call('tools/call', { name: 'until-cancelled', arguments: {}, ...TASK });
+    const cancelled = await session.call('tasks/cancel', { taskId: created.task.taskId });
+    expect(cancelled.status).toBe('cancelled');
+    await server.waitForStdout(new RegExp(`^CANCELLED ${created.task.taskId}$`, 'm'));
+    await session.terminate();
+  });
+
+  test('pollInterval 20 ms with a status every 20 ms: polling and the blocking tasks/result both work', async () => {
+    const session = new V1Session(server.url);
+    await session.initialize();
+    const created = await session.call('tools/call', { name: 'slow', arguments: { durationMs: 600 }, ...TASK });
+    const taskId = created.task.taskId as string;
+    expect(created.task.pollInterval).toBe(20);
+    const messages = new Set<string>();
+    for (;;) {
+      const task = await session.call('tasks/get', { taskId });
+      if (task.statusMessage) messages.add(task.statusMessage);
+      if (task.status !== 'working') break;
+      await new Promise((resolve) => setTimeout(resolve, task.pollInterval));
+    }
+    // 600 ms in steps of 20 ms: 29 status updates, many of them seen while polling.
+    expect((await fixtureTask(server, taskId))?.statusMessage).toBe('slow: step 29/29');
+    expect(messages.size).toBeGreaterThan(2);
+    const result = await session.call('tasks/result', { taskId });
+    expect(result.structuredContent.durationMs).toBe(600);
+
+    const second = await session.call('tools/call', { name: 'slow', arguments: { durationMs: 300 }, ...TASK });
+    const blocking = await session.call('tasks/result', { taskId: second.task.taskId });
+    expect(blocking.structuredContent.durationMs).toBe(300);
+    await session.terminate();
+  });
+});
