@@ -4,12 +4,15 @@
  * Then the fixture features fault tests rely on: `ask-outside` (elicitation on the session GET stream), a server
  * without the tasks.cancel capability, fast polling, and the v2 fixture's task persistence across a restart.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createTaskSessionFromClient } from '@modelcontextprotocol/ext-tasks/client';
 import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../helpers/fault-proxy.js';
-import { V1Session } from '../helpers/mcp-http.js';
-import { fixtureTask, startFixtureServer, type RunningServer } from '../helpers/servers.js';
+import { V1Session, v2Request } from '../helpers/mcp-http.js';
+import { fixtureTask, startFixtureServer, startV2FixtureServer, type RunningServer } from '../helpers/servers.js';
 
 const TASK = { task: { ttl: 60_000 } };
 
@@ -650,5 +653,102 @@ describe('v1 fixture: no tasks.cancel capability, fast polling', () => {
     const blocking = await session.call('tasks/result', { taskId: second.task.taskId });
     expect(blocking.structuredContent.durationMs).toBe(300);
     await session.terminate();
+  });
+});
+
+describe('v2 fixture: tasks persist across a restart (FIXTURE_STATE_FILE), behind the proxy', () => {
+  let dir: string;
+  let stateFile: string;
+  let server: RunningServer;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-jobs-v2-state-'));
+    stateFile = path.join(dir, 'state.json');
+    server = await startV2FixtureServer({ pollIntervalMs: 100, stateFile });
+    proxy = await startFaultProxy(server.port);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** tasks/get through the proxy (the v2 fixture checks MCP-Protocol-Version, Mcp-Method and Mcp-Name). */
+  async function getTask(taskId: string): Promise<any> {
+    const reply = await v2Request(proxy.url, 'tasks/get', { taskId });
+    if (reply.status !== 200 || !reply.response?.result)
+      throw new Error(`tasks/get: HTTP ${reply.status} ${reply.text}`);
+    return reply.response.result;
+  }
+
+  async function untilStatus(taskId: string, status: string): Promise<any> {
+    for (;;) {
+      const task = await getTask(taskId);
+      if (task.status === status) return task;
+      if (['completed', 'failed', 'cancelled'].includes(task.status)) {
+        throw new Error(`task ${taskId} ended ${task.status}, expected ${status}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, task.pollIntervalMs));
+    }
+  }
+
+  async function createTask(name: string, args: Record<string, unknown>, capabilities?: Record<string, unknown>) {
+    const reply = await v2Request(proxy.url, 'tools/call', { name, arguments: args }, { capabilities });
+    expect(reply.response?.result?.resultType).toBe('task');
+    return reply.response.result.taskId as string;
+  }
+
+  test('a running task resumes after the restart and completes on its schedule; ended tasks are kept', async () => {
+    const finished = await createTask('slow', { durationMs: 20, text: 'before' });
+    await untilStatus(finished, 'completed');
+    const cancelled = await createTask('until-cancelled', {});
+    expect((await v2Request(proxy.url, 'tasks/cancel', { taskId: cancelled })).status).toBe(200);
+    const running = await createTask('slow', { durationMs: 1500, text: 'after the restart' });
+    const createdAt = Date.parse((await getTask(running)).createdAt);
+    expect(JSON.parse(fs.readFileSync(stateFile, 'utf8')).tasks.map((t: any) => t.taskId)).toEqual([
+      finished,
+      cancelled,
+      running,
+    ]);
+
+    const port = server.port;
+    await server.restart();
+    expect(server.port).toBe(port);
+    expect(server.stdout()).toContain(`RESUMED ${running} working`);
+    expect(server.stdout()).not.toContain(`RESUMED ${finished}`);
+
+    const done = await untilStatus(running, 'completed');
+    expect(done.result.content).toEqual([{ type: 'text', text: 'after the restart' }]);
+    // Measured from the original createdAt: the restart did not start the work over, nor skip it.
+    expect(Date.parse(done.result.structuredContent.completedAt) - createdAt).toBeGreaterThanOrEqual(1500);
+    expect((await getTask(finished)).result.content).toEqual([{ type: 'text', text: 'before' }]);
+    expect((await getTask(cancelled)).status).toBe('cancelled');
+  });
+
+  test('input: an answer given before the restart is kept, the pending one is still asked and completes the task', async () => {
+    const taskId = await createTask('multi_input', {}, { elicitation: {} });
+    const asked = await untilStatus(taskId, 'input_required');
+    expect(Object.keys(asked.inputRequests).sort()).toEqual(['first', 'second']);
+    const first = await v2Request(proxy.url, 'tasks/update', {
+      taskId,
+      inputResponses: { first: { action: 'accept', content: { name: 'Ada' } } },
+    });
+    expect(first.status).toBe(200);
+
+    await server.restart();
+    expect(server.stdout()).toContain(`RESUMED ${taskId} input_required`);
+    const still = await getTask(taskId);
+    expect(still.status).toBe('input_required');
+    expect(Object.keys(still.inputRequests)).toEqual(['second']);
+
+    await v2Request(proxy.url, 'tasks/update', {
+      taskId,
+      inputResponses: { second: { action: 'accept', content: { confirm: true } } },
+    });
+    const done = await untilStatus(taskId, 'completed');
+    expect(done.result.content[0].text).toBe(
+      'multi_input: first accept {"name":"Ada"}; second accept {"confirm":true}',
+    );
   });
 });
