@@ -46,7 +46,12 @@
  * it (a lost reply). For a long-lived SSE response that means the fault comes when the server ends the stream.
  *
  * Without `forward`, a faulted request never reaches the server.
- * The listening socket is unref'd and every timer too: an idle proxy never keeps the test process alive.
+ *
+ * Matchers: `matchRpc('tasks/result', ...)` (POSTs of those JSON-RPC methods), `matchHttp('GET')` (e.g. the session's
+ * GET stream); any `(r: ProxiedRequest) => boolean` works, e.g. `r => r.taskId === id`.
+ * Lifetime: the listening socket and the idle-cut timers are unref'd (an idle proxy never keeps the test process
+ * alive); a pending waitFor keeps it alive until it resolves, times out, or close() rejects it. close() destroys every
+ * client and server socket.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -181,6 +186,16 @@ interface Waiter {
   resolve: (request: ProxiedRequest) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+/** Matches POSTs whose JSON-RPC method is one of `methods`. */
+export function matchRpc(...methods: string[]): (request: ProxiedRequest) => boolean {
+  return (request) => request.rpcMethod !== undefined && methods.includes(request.rpcMethod);
+}
+
+/** Matches requests with this HTTP method (GET: the session's standalone SSE stream; DELETE: session end). */
+export function matchHttp(method: string): (request: ProxiedRequest) => boolean {
+  return (request) => request.httpMethod === method.toUpperCase();
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

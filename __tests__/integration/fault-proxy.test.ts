@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createTaskSessionFromClient } from '@modelcontextprotocol/ext-tasks/client';
-import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../helpers/fault-proxy.js';
+import { matchHttp, matchRpc, startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { V1Session, v2Request } from '../helpers/mcp-http.js';
 import { fixtureTask, startFixtureServer, startV2FixtureServer, type RunningServer } from '../helpers/servers.js';
 
@@ -42,8 +42,6 @@ function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promi
   );
   return { settled: () => settled, promise };
 }
-
-const byMethod = (method: string) => (r: ProxiedRequest) => r.rpcMethod === method;
 
 describe('fault proxy in front of the v1 fixture', () => {
   let server: RunningServer;
@@ -127,6 +125,38 @@ describe('fault proxy in front of the v1 fixture', () => {
     }
   });
 
+  test('pass: a large result (8 MiB in one SSE event) arrives intact', async () => {
+    const session = new V1Session(proxy.url);
+    await session.initialize();
+    const created = await session.call('tools/call', {
+      name: 'big-result',
+      arguments: { bytes: 8 * 1024 * 1024 },
+      ...TASK,
+    });
+    const result = await session.call('tasks/result', { taskId: created.task.taskId });
+    expect(result.content[0].text).toHaveLength(8 * 1024 * 1024);
+    expect(result.content[0].text.startsWith('mcp-jobs fixture big result')).toBe(true);
+    await session.terminate();
+  });
+
+  test('hang with forward: the server answers, the client waits until the mode changes', async () => {
+    const session = new V1Session(proxy.url);
+    await session.initialize();
+    await proxy.setMode({ kind: 'hang', forward: true }, { match: matchRpc('tools/call'), requests: 1 });
+    const hung = track(session.request('tools/call', { name: 'slow', arguments: { durationMs: 50 }, ...TASK }));
+    const entry = await proxy.waitFor(
+      (r) => r.sessionId === session.sessionId && r.rpcMethod === 'tools/call' && r.upstreamStatus === 200,
+    );
+    expect(entry.mode).toBe('hang');
+    const created = await server.waitForStdout(new RegExp(`^CREATED (\\S+) slow ${session.sessionId}$`, 'm'));
+    // The task the client never heard of runs to its end on the server.
+    await server.waitForStdout(new RegExp(`^COMPLETED ${created[1]} \\d+$`, 'm'));
+    expect(hung.settled()).toBe(false);
+    await proxy.setMode({ kind: 'pass' });
+    expect(await fetchFailure(hung.promise)).toMatch(/ECONNRESET|UND_ERR_SOCKET|other side closed/);
+    await session.terminate();
+  });
+
   test('refuse: connections are refused on the same port, open streams are cut, and the session survives', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
@@ -158,7 +188,7 @@ describe('fault proxy in front of the v1 fixture', () => {
   test('reset: the connection is reset for the next N matching requests, then requests pass', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
-    await proxy.setMode({ kind: 'reset' }, { match: byMethod('tools/list'), requests: 1 });
+    await proxy.setMode({ kind: 'reset' }, { match: matchRpc('tools/list'), requests: 1 });
     expect(await fetchFailure(session.request('tools/list'))).toMatch(/ECONNRESET|UND_ERR_SOCKET|other side closed/);
     expect(proxy.mode).toEqual({ kind: 'pass' });
     const tools = await session.call('tools/list');
@@ -174,7 +204,7 @@ describe('fault proxy in front of the v1 fixture', () => {
   test('reset with forward: the server acts on the request, the client never hears of it', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
-    await proxy.setMode({ kind: 'reset', forward: true }, { match: byMethod('tools/call'), requests: 1 });
+    await proxy.setMode({ kind: 'reset', forward: true }, { match: matchRpc('tools/call'), requests: 1 });
     const failure = await fetchFailure(
       session.request('tools/call', { name: 'slow', arguments: { durationMs: 100 }, ...TASK }),
     );
@@ -189,7 +219,7 @@ describe('fault proxy in front of the v1 fixture', () => {
   test('hang: the request stays pending until the mode changes, then it is destroyed', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
-    await proxy.setMode({ kind: 'hang' }, { match: byMethod('tools/list') });
+    await proxy.setMode({ kind: 'hang' }, { match: matchRpc('tools/list') });
     const hung = track(session.request('tools/list'));
     await proxy.waitFor((r) => r.sessionId === session.sessionId && r.rpcMethod === 'tools/list');
     // Other requests still pass while it hangs.
@@ -236,7 +266,7 @@ describe('fault proxy in front of the v1 fixture', () => {
   test('garbage: 200 application/json with a body that is not JSON', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
-    await proxy.setMode({ kind: 'garbage' }, { match: byMethod('tools/list'), requests: 1 });
+    await proxy.setMode({ kind: 'garbage' }, { match: matchRpc('tools/list'), requests: 1 });
     const reply = await session.request('tools/list');
     expect(reply.status).toBe(200);
     expect(reply.contentType).toBe('application/json');
@@ -250,7 +280,7 @@ describe('fault proxy in front of the v1 fixture', () => {
     await session.initialize();
     const created = await session.call('tools/call', { name: 'until-cancelled', arguments: {}, ...TASK });
     const taskId = created.task.taskId as string;
-    await proxy.setMode({ kind: 'idle-cut', afterMs: 200 }, { match: byMethod('tasks/result') });
+    await proxy.setMode({ kind: 'idle-cut', afterMs: 200 }, { match: matchRpc('tasks/result') });
     const { stream } = await session.stream('tasks/result', { taskId });
     expect(stream.status).toBe(200);
     const ended = await stream.ended;
@@ -272,7 +302,7 @@ describe('fault proxy in front of the v1 fixture', () => {
   test('idle-cut and cut(): the session GET stream is dropped mid-way', async () => {
     const session = new V1Session(proxy.url);
     await session.initialize();
-    await proxy.setMode({ kind: 'idle-cut', afterMs: 100 }, { match: (r) => r.httpMethod === 'GET', requests: 1 });
+    await proxy.setMode({ kind: 'idle-cut', afterMs: 100 }, { match: matchHttp('GET'), requests: 1 });
     const first = await session.openGetStream();
     expect(first.status).toBe(200);
     expect((await first.ended).error).toBeDefined();
