@@ -2,7 +2,8 @@
  * Test MCP servers, each run as a separate node process bound to 127.0.0.1:
  * - the real `@modelcontextprotocol/server-everything` in Streamable HTTP mode (forced onto loopback);
  * - the v1 task fixture `__tests__/fixtures/v1-task-server.mjs` (normal, no-tasks, bad-json, bad-schema);
- * - the v2 task fixture `__tests__/fixtures/v2-task-server.mjs` (protocol 2026-07-28 + the tasks extension).
+ * - the v2 task fixture `__tests__/fixtures/v2-task-server.mjs` (protocol 2026-07-28 + the tasks extension);
+ * - the official SDK 1.x example servers `simpleStreamableHttp` and `simpleTaskInteractive` (forced onto loopback).
  *
  * Every server is started with a stdin pipe and the `exit-with-parent.mjs` preload, so it exits as soon
  * as the test process goes away, and it is also killed on the test process's exit. Still, call
@@ -26,6 +27,17 @@ export const EVERYTHING_ENTRY = path.join(
   'server-everything',
   'dist',
   'index.js',
+);
+
+export const SDK_EXAMPLES_DIR = path.join(
+  REPO_ROOT,
+  'node_modules',
+  '@modelcontextprotocol',
+  'sdk',
+  'dist',
+  'esm',
+  'examples',
+  'server',
 );
 
 export type FixtureMode = 'normal' | 'no-tasks' | 'bad-json' | 'bad-schema';
@@ -64,6 +76,10 @@ export interface FixtureServerOptions extends StartServerOptions, FixturePortOpt
   mode?: FixtureMode;
   /** pollInterval (ms) the fixture advertises on its tasks (default 1000). */
   pollIntervalMs?: number;
+  /** Declare capabilities.tasks without `cancel` (tasks/cancel still works), like the SDK example servers. */
+  noCancelCapability?: boolean;
+  /** `slow` without `statusMessages` reports a status every this many ms (FIXTURE_STATUS_EVERY_MS). */
+  statusEveryMs?: number;
 }
 
 export interface FixtureTask {
@@ -385,7 +401,59 @@ export function startEverythingServer(opts: StartServerOptions = {}): Promise<Ru
   });
 }
 
-/** Starts `__tests__/fixtures/v1-task-server.mjs` (it picks its own free port) and waits for `LISTENING <port>`. */
+export type SdkExampleServerName = 'simpleStreamableHttp' | 'simpleTaskInteractive';
+
+export interface SdkExampleServerOptions extends StartServerOptions, FixturePortOption {}
+
+/**
+ * How each SDK 1.x example server is told its port and says it is ready. Neither can pick a free port itself (port 0
+ * would be logged as 0), so a free one is chosen first. Both call `app.listen(port)` without a host: the loopback
+ * preload binds them to 127.0.0.1.
+ */
+const SDK_EXAMPLES: Record<SdkExampleServerName, { portEnv: string; ready: RegExp }> = {
+  simpleStreamableHttp: { portEnv: 'MCP_PORT', ready: /MCP Streamable HTTP Server listening on port (\d+)/ },
+  simpleTaskInteractive: { portEnv: 'PORT', ready: /Starting server on http:\/\/localhost:(\d+)\/mcp/ },
+};
+
+/**
+ * Starts an official SDK 1.x example server from `@modelcontextprotocol/sdk/dist/esm/examples/server/<name>.js`
+ * (protocol 2025-11-25, sessions, capabilities.tasks = `{ requests: { tools: { call: {} } } }` only: no `cancel`,
+ * no `list`). Behaviour pinned by `__tests__/integration/sdk-example-servers.test.ts`:
+ * - `simpleStreamableHttp`: task tools (taskSupport 'required') `delay` {duration?: ms, default 5000} and
+ *   `collect-user-info-task` {infoType?: 'contact'|'preferences'} (elicits through the task message queue, i.e. on
+ *   tasks/result); plain tools greet, multi-greet, collect-user-info, start-notification-stream, list-files.
+ *   tasks/cancel and tasks/list work although undeclared; tasks/result of a cancelled task is -32603 "no result
+ *   stored"; cancelling a `delay` task makes the process exit with code 1 when the delay ends (uncaught "Cannot store
+ *   result"). Status changes go out as notifications/tasks/status on the GET stream. It has an event store, but
+ *   resuming the GET stream with Last-Event-ID gives a 200 stream that never carries anything (the store cannot parse
+ *   `_GET_stream_...` event ids); a GET without Last-Event-ID is live again.
+ * - `simpleTaskInteractive`: `confirm_delete` {filename?} (elicitation) and `write_haiku` {topic?} (sampling), both
+ *   taskSupport 'required', tasks start input_required; its tasks/result handler sends the queued request with
+ *   `elicitInput()`/`createMessage()` and no related request, i.e. on the GET stream (with related-task `_meta`;
+ *   no event store: lost if no GET stream is open), then answers the result. tasks/cancel is -32601.
+ * Both print every request to stdout. Endpoint: `server.url`.
+ */
+export function startSdkExampleServer(
+  name: SdkExampleServerName,
+  opts: SdkExampleServerOptions = {},
+): Promise<RunningServer> {
+  const example = SDK_EXAMPLES[name];
+  if (!example) throw new Error(`unknown SDK example server ${JSON.stringify(name)}`);
+  return launch({
+    name: `sdk example ${name}`,
+    args: () => [...preloadArgs(EXIT_WITH_PARENT_PRELOAD, LOOPBACK_PRELOAD), path.join(SDK_EXAMPLES_DIR, `${name}.js`)],
+    env: (port) => ({ ...baseEnv(), ...opts.env, [example.portEnv]: String(port) }),
+    initialPort: opts.port ?? 'free',
+    ready: example.ready,
+    probePort: true,
+    startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  });
+}
+
+/**
+ * Starts `__tests__/fixtures/v1-task-server.mjs` (it picks its own free port) and waits for `LISTENING <port>`.
+ * Task tools: slow, fail, until-cancelled, big-result, ask-outside (required), optional-task; plain: no-task.
+ */
 export function startFixtureServer(opts: FixtureServerOptions = {}): Promise<RunningServer> {
   const mode = opts.mode ?? 'normal';
   return launch({
@@ -395,6 +463,8 @@ export function startFixtureServer(opts: FixtureServerOptions = {}): Promise<Run
       // First start: port 0 (the fixture picks a free one itself); a restart reuses the previous port.
       const env: Record<string, string> = { ...baseEnv(), ...opts.env, PORT: String(port), FIXTURE_MODE: mode };
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
+      if (opts.noCancelCapability) env.FIXTURE_NO_CANCEL_CAPABILITY = '1';
+      if (opts.statusEveryMs !== undefined) env.FIXTURE_STATUS_EVERY_MS = String(opts.statusEveryMs);
       return env;
     },
     initialPort: opts.port ?? 0,
@@ -429,6 +499,11 @@ export interface V2FixtureServerOptions extends StartServerOptions, FixturePortO
   pollIntervalMs?: number;
   /** ttlMs of every task (default 3600000); the task is gone (-32602 "expired") once it elapsed. */
   ttlMs?: number;
+  /**
+   * Persist the tasks to this JSON file and reload them at start (FIXTURE_STATE_FILE), so `restart()` keeps them:
+   * a running task resumes and completes when it would have without the restart. The test owns (and removes) the file.
+   */
+  stateFile?: string;
 }
 
 /** A task as GET /_fixture/tasks of the v2 fixture reports it. */
@@ -458,6 +533,7 @@ export function startV2FixtureServer(opts: V2FixtureServerOptions = {}): Promise
       const env: Record<string, string> = { ...baseEnv(), ...opts.env, PORT: String(port) };
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       if (opts.ttlMs !== undefined) env.FIXTURE_TTL_MS = String(opts.ttlMs);
+      if (opts.stateFile !== undefined) env.FIXTURE_STATE_FILE = opts.stateFile;
       return env;
     },
     initialPort: opts.port ?? 0,

@@ -86,6 +86,7 @@ describe('v1 task fixture server (normal mode)', () => {
       'optional-task': 'optional',
       'no-task': 'forbidden',
       'big-result': 'required',
+      'ask-outside': 'required',
     });
     expect(conn.session.capabilities).toMatchObject({ execution: true, cancellation: true, inventory: 'server-list' });
   });
