@@ -119,7 +119,7 @@ class Budget {
 function noAnswer(url: string, what: string, ms: number, cause: unknown): JobError {
   return new JobError(
     'SERVER_UNREACHABLE',
-    `The MCP server ${url} did not answer ${what} within ${formatDuration(ms)}`,
+    `The MCP server ${url} did not answer within ${formatDuration(ms)} (${what})`,
     {
       cause,
       retryable: true,
@@ -156,8 +156,14 @@ export class McpTaskClient implements TaskClient {
         : joinsV2
           ? new Client({ ...CLIENT_INFO }, { capabilities: CLIENT_CAPABILITIES })
           : new RejoinedClient(join.serverCapabilities);
+    // A new session's client opens the session's GET stream after initialize, where servers send requests that
+    // belong to no other request (elicitations of tools that ask outside tasks/result). A submit with nothing to
+    // answer must not listen there: it is about to go away, and a question it takes is lost to the wait that could
+    // answer it. So without answers the GET is answered "not offered" here, and the server keeps its question.
+    const listens = join !== undefined || this.options.inputResponses !== undefined;
     const transport = new StreamableHTTPClientTransport(url, {
       requestInit: { headers: target.headers },
+      ...(listens ? {} : { fetch: withoutGetStream }),
       ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
       ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
       // A lost stream is our retry loop's business, with its own deadline and messages.
@@ -199,7 +205,7 @@ export class McpTaskClient implements TaskClient {
       await client.close().catch(() => undefined);
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
-      if (isTimeout(error)) throw noAnswer(target.url, `while ${doing}`, timeoutMs, error);
+      if (isTimeout(error)) throw noAnswer(target.url, doing, timeoutMs, error);
       const mapped = toJobError(error, {
         url: target.url,
         doing,
@@ -774,6 +780,12 @@ class RpcReply extends Error {
     this.data = error.data;
   }
 }
+
+/** fetch, except that the session's GET stream is "not offered" (405), as a server without one answers. */
+const withoutGetStream: typeof fetch = (input, init) =>
+  (init?.method ?? 'GET').toUpperCase() === 'GET'
+    ? Promise.resolve(new Response(null, { status: 405, headers: { Allow: 'POST, DELETE' } }))
+    : fetch(input, init);
 
 function sameSnapshot(a: TaskSnapshot, b: TaskSnapshot): boolean {
   return a.status === b.status && a.statusMessage === b.statusMessage;
