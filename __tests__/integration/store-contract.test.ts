@@ -9,16 +9,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { JobStore, Log } from '../../src/core/ports.js';
-import { applyChange, createRecord, type JobChange, type JobRecord, type RemoteRef } from '../../src/core/record.js';
+import { record } from '../../src/core/commands/context.js';
+import { submitJob } from '../../src/core/commands/submit.js';
+import { systemClock, type Clock, type JobStore, type Log } from '../../src/core/ports.js';
+import {
+  applyChange,
+  createRecord,
+  newJobId,
+  RESULT_INLINE_LIMIT_BYTES,
+  type JobChange,
+  type JobRecord,
+  type RemoteRef,
+} from '../../src/core/record.js';
 import { ArtifactBlobs } from '../../src/store/artifact-blobs.js';
 import { CacheBlobs } from '../../src/store/cache-blobs.js';
 import { createJobStore } from '../../src/store/select.js';
 import { SharedJobStore } from '../../src/store/shared.js';
 import { backendIds, startActionsService, withRunnerEnv, type ActionsService } from '../helpers/actions-service.js';
+import { FakeConnection, FakeLog, FakeTaskClient } from '../unit/fakes.js';
 
 let service: ActionsService;
 let root: string;
@@ -53,6 +65,8 @@ interface StoreUnderTest extends JobStore {
 interface ContractSubject {
   /** Where records go beyond the runner's disk. */
   backend: 'local' | 'cache' | 'artifact';
+  /** Keeps the runner's copy (a state-dir): changes by writers on one runner are serialised by its lock files. */
+  runnerDisk: boolean;
   /** The store a step of `peer` builds. Every call runs with that job's runner env. */
   open(peer: Peer): Promise<StoreUnderTest>;
   /** Another job of the same run reads what one job wrote. */
@@ -118,8 +132,12 @@ function inEnv(env: Record<string, string>, store: JobStore, warnings: string[])
     description: store.description,
     get: (instance, jobId) => inJob(env, () => store.get(instance, jobId)),
     put: (record) => inJob(env, () => store.put(record)),
+    update: (instance, jobId, mutate) => inJob(env, () => store.update(instance, jobId, mutate)),
+    result: (record) => inJob(env, () => store.result(record)),
     latest: (instance) => inJob(env, () => store.latest(instance)),
     findByKey: (instance, jobKey) => inJob(env, () => store.findByKey(instance, jobKey)),
+    claimKey: (instance, jobKey, seq, jobId) => inJob(env, () => store.claimKey(instance, jobKey, seq, jobId)),
+    lastClaim: (instance, jobKey) => inJob(env, () => store.lastClaim(instance, jobKey)),
   };
 }
 
@@ -127,6 +145,7 @@ function inEnv(env: Record<string, string>, store: JobStore, warnings: string[])
 function layered(kind: 'local' | 'cache' | 'artifact'): ContractSubject {
   return {
     backend: kind,
+    runnerDisk: true,
     sharedAcrossJobs: kind !== 'local',
     crossRunById: kind === 'cache',
     async open(peer) {
@@ -153,6 +172,7 @@ const CONFLICT_WAIT_MS = 400;
 function sharedDirect(kind: 'cache' | 'artifact'): ContractSubject {
   return {
     backend: kind,
+    runnerDisk: false,
     sharedAcrossJobs: true,
     crossRunById: kind === 'cache',
     async open(peer) {
@@ -173,8 +193,18 @@ function sharedDirect(kind: 'cache' | 'artifact'): ContractSubject {
             await shared.index(stored);
           }
         },
+        // Without a runner's copy there is no lock: a change is a new revision of the newest one read, and a
+        // concurrent revision is reconciled by the shared store (an ended job stays ended).
+        async update(instance, jobId, mutate) {
+          const current = await shared.get(instance, jobId);
+          const next = current === undefined ? undefined : mutate(current);
+          return next === undefined ? current : shared.save(next);
+        },
+        result: (record) => shared.result(record),
         latest: (instance) => shared.latest(instance),
         findByKey: (instance, jobKey) => shared.findByKey(instance, jobKey),
+        claimKey: (instance, jobKey, seq, jobId) => shared.claimKey(instance, jobKey, seq, jobId),
+        lastClaim: (instance, jobKey) => shared.lastClaim(instance, jobKey),
         explainMissing: (instance, jobId) => shared.explainMissing(instance, jobId),
       };
       return inEnv(dirs.env, store, []);
@@ -189,6 +219,8 @@ function sharedDirect(kind: 'cache' | 'artifact'): ContractSubject {
 let clock = Date.parse('2026-11-20T08:00:00.000Z');
 /** A fake clock that only moves forward: creation order is the order jobs are made in. */
 const tick = (ms = 1_000): Date => new Date((clock += ms));
+/** The same clock for commands: each reading is a moment later; sleeps are real. */
+const testClock: Clock = { now: () => tick(1), sleep: systemClock.sleep };
 
 function remoteRef(taskId: string): RemoteRef {
   return {
@@ -605,6 +637,208 @@ function describeJobStoreContract(name: string, makeSubject: () => ContractSubje
         const expected = { status: 'canceled', cancelReason: 'user', revision: 4 };
         expect(await a.get('default', r2.jobId)).toMatchObject(expected);
         expect(await (await subject.open({ runId: run, job: 'c' })).get('default', r2.jobId)).toMatchObject(expected);
+      });
+    }
+
+    it('update changes the record as stored and returns it; no change writes nothing; no job, no call', async () => {
+      const run = newRun();
+      const store = await subject.open({ runId: run, job: 'a' });
+      const r2 = await submitted(store);
+      // Another writer moved the job on since this caller read it.
+      const r3 = inputRequired(r2);
+      await store.put(r3);
+      let seen: JobRecord | undefined;
+      const r4 = await store.update('default', r2.jobId, (current) => {
+        seen = current;
+        return next(current, { status: 'running', remoteStatus: 'working', statusMessage: 'answered' });
+      });
+      expect(seen).toEqual(r3);
+      expect(r4).toMatchObject({ status: 'running', statusMessage: 'answered', revision: 4 });
+      expect(await store.get('default', r2.jobId)).toEqual(r4);
+      expect(await store.update('default', r2.jobId, () => undefined)).toEqual(r4);
+      expect(await store.get('default', r2.jobId)).toEqual(r4);
+      if (subject.sharedAcrossJobs) {
+        const other = await subject.open({ runId: run, job: 'b' });
+        expect(await other.get('default', r2.jobId)).toEqual(r4);
+      }
+      let called = false;
+      const missing = await store.update('default', 'job_doesnotexist00000000', (current) => {
+        called = true;
+        return current;
+      });
+      expect(missing).toBeUndefined();
+      expect(called).toBe(false);
+      expect(store.warnings).toEqual([]);
+    });
+
+    it('several writers change a job at once: an end is final, and on one runner no change is lost', async () => {
+      const run = newRun();
+      // Steps of one job share its runner; without a runner copy, each writer is its own job.
+      const peersOf = (i: number): Peer => ({ runId: run, job: subject.runnerDisk ? 'a' : `w${i}` });
+      const writers = await Promise.all([0, 1, 2].map((i) => subject.open(peersOf(i))));
+      const r2 = await submitted(writers[0]!);
+      const changed: string[] = [];
+      await Promise.all(
+        writers.map(async (store, w) => {
+          const ctx = { store, tasks: new FakeTaskClient(new FakeConnection()), clock: testClock, log: new FakeLog() };
+          for (let i = 0; i < 4; i++) {
+            const end = w === 0 && i === 1;
+            const change: JobChange = end
+              ? { status: 'completed', remoteStatus: 'completed', result: { content: [{ type: 'text', text: 'end' }] } }
+              : { status: 'running', statusMessage: `writer ${w} change ${i}` };
+            // Each writer goes on from its own first copy, as a step does.
+            const applied = await record(ctx, r2, change);
+            if (applied.changed) changed.push(end ? 'completed' : `writer ${w} change ${i}`);
+            if (!end && changed.includes('completed')) expect(applied.record.status).toBe('completed');
+          }
+        }),
+      );
+      const readers = [...writers, await subject.open({ runId: run, job: 'reader' })];
+      for (const reader of subject.sharedAcrossJobs ? readers : writers) {
+        expect(await reader.get('default', r2.jobId)).toMatchObject({
+          status: 'completed',
+          result: { content: [{ type: 'text', text: 'end' }] },
+        });
+      }
+      const final = (await writers[0]!.get('default', r2.jobId))!;
+      expect(final.events.at(-1)?.status).toBe('completed');
+      if (subject.runnerDisk) {
+        expect(final.revision).toBe(r2.revision + changed.length);
+        const names = final.events
+          .slice(r2.events.length)
+          .map((e) => (e.status === 'completed' ? 'completed' : e.message));
+        expect(names).toEqual(changed);
+      }
+      expect(writers.flatMap((w) => w.warnings)).toEqual([]);
+    });
+
+    it('a large result is kept beside the record, not in it, and read back through the store', async () => {
+      const run = newRun();
+      const peer = { runId: run, job: 'a' };
+      const store = await subject.open(peer);
+      const r2 = await submitted(store);
+      // Random text: a compressed cache archive of an inlined result would still be large.
+      const big = { content: [{ type: 'text', text: randomBytes(150 * 1024).toString('base64') }] };
+      const ended = (await store.update('default', r2.jobId, (current) =>
+        next(current, { status: 'completed', remoteStatus: 'completed', result: big }),
+      ))!;
+      expect(ended.result).toBeUndefined();
+      expect(ended.resultRef?.bytes).toBeGreaterThan(RESULT_INLINE_LIMIT_BYTES);
+      expect(await store.result(ended)).toEqual(big);
+      const read = (await store.get('default', r2.jobId))!;
+      expect(read).toMatchObject({ status: 'completed', resultRef: ended.resultRef });
+      expect(read.result).toBeUndefined();
+      expect(await store.result(read)).toEqual(big);
+      if (subject.runnerDisk) {
+        const file = path.join((await peerDirs(peer)).stateDir, 'instances', 'default', 'jobs', `${r2.jobId}.json`);
+        expect((await stat(file)).size).toBeLessThan(RESULT_INLINE_LIMIT_BYTES / 8);
+      }
+      if (subject.sharedAcrossJobs) {
+        const other = await subject.open({ runId: run, job: 'b' });
+        const theirs = (await other.get('default', r2.jobId))!;
+        expect(theirs).toMatchObject({ status: 'completed', resultRef: ended.resultRef });
+        expect(await other.result(theirs)).toEqual(big);
+        // Every shared revision is small; the result is one blob.
+        const sizes =
+          subject.backend === 'cache'
+            ? service.state.cacheEntries.map((e) => ({ name: e.key, size: e.size ?? 0 }))
+            : service.state.artifacts.map((a) => ({ name: a.name, size: a.size }));
+        const revisions = sizes.filter((blob) => blob.name.includes(`~${r2.jobId}~r`));
+        expect(revisions.length).toBeGreaterThan(0);
+        for (const blob of revisions) expect(blob.size).toBeLessThan(RESULT_INLINE_LIMIT_BYTES / 8);
+        expect(sizes.filter((blob) => blob.name.includes(`~${r2.jobId}~full-result~`))).toHaveLength(1);
+      }
+      expect(store.warnings).toEqual([]);
+    });
+
+    it('job-key turns: of concurrent claims of a turn exactly one wins; the last claim is the highest turn', async () => {
+      const run = newRun();
+      const stores = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) => subject.open({ runId: run, job: subject.sharedAcrossJobs ? `k${i}` : 'a' })),
+      );
+      const ids = stores.map(() => newJobId());
+      expect(await stores[0]!.lastClaim('default', 'deploy')).toBeUndefined();
+      const winners = await Promise.all(stores.map((store, i) => store.claimKey('default', 'deploy', 1, ids[i]!)));
+      expect(new Set(winners).size).toBe(1);
+      expect(ids).toContain(winners[0]);
+      for (const store of stores)
+        expect(await store.lastClaim('default', 'deploy')).toEqual({ seq: 1, jobId: winners[0] });
+      // The next turn, once claimed, is the last; a claim of a taken turn names its winner.
+      expect(await stores[3]!.claimKey('default', 'deploy', 2, ids[3]!)).toBe(ids[3]);
+      expect(await stores[1]!.claimKey('default', 'deploy', 2, ids[1]!)).toBe(ids[3]);
+      expect(await stores[0]!.lastClaim('default', 'deploy')).toEqual({ seq: 2, jobId: ids[3] });
+      expect(await stores[0]!.lastClaim('default', 'deploy-2')).toBeUndefined();
+      expect(await stores[0]!.lastClaim('elsewhere', 'deploy')).toBeUndefined();
+      if (subject.sharedAcrossJobs) {
+        const otherRun = await subject.open({ runId: newRun(), job: 'k0' });
+        expect(await otherRun.lastClaim('default', 'deploy')).toBeUndefined();
+      }
+      expect(stores.flatMap((store) => store.warnings)).toEqual([]);
+    });
+
+    it('five concurrent submits with one job-key create one task; after it ended, five more create one more', async () => {
+      const run = newRun();
+      const stores = await Promise.all(
+        [0, 1, 2, 3, 4].map((i) => subject.open({ runId: run, job: subject.sharedAcrossJobs ? `s${i}` : 'a' })),
+      );
+      const conn = new FakeConnection();
+      conn.onSubmit = async () => {
+        const taskId = `task-${conn.submitCalls.length}`;
+        return { remote: remoteRef(taskId), task: { taskId, status: 'working' } };
+      };
+      const tasks = new FakeTaskClient(conn);
+      const request = {
+        instance: 'default',
+        server: { url: 'http://mcp.test/mcp', headers: {} },
+        tool: 'deploy',
+        arguments: { service: 'api' },
+        redact: [],
+        jobKey: 'deploy-api',
+      };
+      const submitAll = () =>
+        Promise.all(
+          stores.map((store) => submitJob({ store, tasks, clock: systemClock, log: new FakeLog() }, request)),
+        );
+
+      const first = await submitAll();
+      expect(conn.submitCalls).toHaveLength(1);
+      expect(new Set(first.map((job) => job.jobId)).size).toBe(1);
+      expect(first[0]).toMatchObject({ jobKey: 'deploy-api', status: 'running', remote: { taskId: 'task-1' } });
+
+      await stores[0]!.update('default', first[0]!.jobId, (current) =>
+        next(current, { status: 'completed', remoteStatus: 'completed', result: { content: [] } }),
+      );
+      const second = await submitAll();
+      expect(conn.submitCalls).toHaveLength(2);
+      expect(new Set(second.map((job) => job.jobId)).size).toBe(1);
+      expect(second[0]!.jobId).not.toBe(first[0]!.jobId);
+      expect(second[0]).toMatchObject({ jobKey: 'deploy-api', status: 'running', remote: { taskId: 'task-2' } });
+      expect(stores.flatMap((store) => store.warnings)).toEqual([]);
+    });
+
+    if (subject.runnerDisk) {
+      it('a damaged record, or one of a newer schema, of another job does not hide the others', async () => {
+        const run = newRun();
+        const peer = { runId: run, job: 'a' };
+        const store = await subject.open(peer);
+        const damaged = await submitted(store, { jobKey: 'k' });
+        const newer = await submitted(store, { jobKey: 'k' });
+        const good = await submitted(store, { jobKey: 'k' });
+        const jobs = path.join((await peerDirs(peer)).stateDir, 'instances', 'default', 'jobs');
+        await writeFile(path.join(jobs, `${damaged.jobId}.json`), '{"schemaVersion": 1, "jobId": ');
+        await writeFile(path.join(jobs, `${newer.jobId}.json`), JSON.stringify({ ...newer, schemaVersion: 2 }));
+        expect((await store.latest('default'))?.jobId).toBe(good.jobId);
+        expect((await store.findByKey('default', 'k'))?.jobId).toBe(good.jobId);
+        const warned = store.warnings.join('\n');
+        expect(warned).toContain(path.join(jobs, `${damaged.jobId}.json`));
+        expect(warned).toContain(path.join(jobs, `${newer.jobId}.json`));
+        // Asked for by its ID, a bad record is an error naming its file.
+        for (const bad of [damaged, newer]) {
+          await expect(store.get('default', bad.jobId)).rejects.toMatchObject({
+            code: 'RECORD_INVALID',
+            path: path.join(jobs, `${bad.jobId}.json`),
+          });
+        }
       });
     }
   });

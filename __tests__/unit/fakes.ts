@@ -7,6 +7,7 @@ import type { CommandContext } from '../../src/core/commands/context.js';
 import type {
   Clock,
   JobStore,
+  KeyClaim,
   Log,
   ServerTarget,
   SubmittedTask,
@@ -77,11 +78,16 @@ export function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** A job store in memory. `puts` keeps a copy of every record written, in order. */
+/**
+ * A job store in memory. `puts` keeps a copy of every record written (by `put` or `update`), in order. Every call
+ * is atomic (no await inside), so changes and job-key claims are serialised as a real store serialises them.
+ */
 export class MemoryStore implements JobStore {
   readonly description = 'the in-memory test store';
   readonly puts: JobRecord[] = [];
   private readonly records = new Map<string, JobRecord>();
+  /** Job-key turns: `<instance>/<key>` → the job ID of each claimed turn (index = turn - 1). */
+  readonly claims = new Map<string, Array<string | undefined>>();
 
   constructor(private readonly trace: string[] = []) {}
 
@@ -95,6 +101,42 @@ export class MemoryStore implements JobStore {
     this.trace.push(`put:${record.status}`);
     this.puts.push(copy);
     this.records.set(`${record.instance}/${record.jobId}`, copy);
+  }
+
+  async update(
+    instance: string,
+    jobId: string,
+    mutate: (current: JobRecord) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined> {
+    const current = this.records.get(`${instance}/${jobId}`);
+    if (current === undefined) return undefined;
+    const next = mutate(structuredClone(current));
+    if (next === undefined) return structuredClone(current);
+    const copy = structuredClone(next);
+    this.trace.push(`put:${next.status}`);
+    this.puts.push(copy);
+    this.records.set(`${instance}/${jobId}`, copy);
+    return structuredClone(copy);
+  }
+
+  async result(record: JobRecord): Promise<unknown> {
+    return record.result;
+  }
+
+  async claimKey(instance: string, jobKey: string, seq: number, jobId: string): Promise<string | undefined> {
+    const turns = this.claims.get(`${instance}/${jobKey}`) ?? [];
+    this.claims.set(`${instance}/${jobKey}`, turns);
+    if (turns.length < seq) {
+      turns.length = seq;
+      turns[seq - 1] = jobId;
+      return jobId;
+    }
+    return turns[seq - 1];
+  }
+
+  async lastClaim(instance: string, jobKey: string): Promise<KeyClaim | undefined> {
+    const turns = this.claims.get(`${instance}/${jobKey}`) ?? [];
+    return turns.length === 0 ? undefined : { seq: turns.length, jobId: turns.at(-1) };
   }
 
   async list(instance: string): Promise<JobRecord[]> {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -12,7 +12,8 @@ import {
   writeFanInOutputs,
   writeResultOutputs,
 } from '../../src/action/report.js';
-import { applyChange, type JobRecord } from '../../src/core/record.js';
+import { applyChange, RESULT_INLINE_LIMIT_BYTES, type JobRecord } from '../../src/core/record.js';
+import { LocalJobStore } from '../../src/store/local.js';
 import { endedJob, FakeHost, queuedJob, runningJob, T0 } from './fakes.js';
 
 let stateDir: string;
@@ -263,5 +264,35 @@ describe('writeFanInOutputs', () => {
     const file = host.outputs.get('result-file')!;
     expect(host.warnings[0]).toContain(file);
     expect(JSON.parse(await readFile(file, 'utf8'))[big.jobId]).toEqual(big.result);
+  });
+});
+
+describe('result files', () => {
+  const ownerOnly = async (file: string) => expect((await stat(file)).mode & 0o077).toBe(0);
+
+  it('are readable by the owner only, like job records', async () => {
+    const one = completedWith({ content: [{ type: 'text', text: 'one' }] });
+    const host = new FakeHost();
+    await writeResultOutputs(host, stateDir, one, T0);
+    await ownerOnly(host.outputs.get('result-file')!);
+    const fanIn = new FakeHost();
+    await writeFanInOutputs(fanIn, stateDir, [one, completedWith({ content: [] })], T0);
+    await ownerOnly(fanIn.outputs.get('result-file')!);
+  });
+
+  it('of a large result are the file the local store keeps it in, in the same text', async () => {
+    const store = new LocalJobStore(stateDir);
+    const job = completedWith({ content: [{ type: 'text', text: 'q'.repeat(RESULT_INLINE_LIMIT_BYTES) }] });
+    await store.put(job);
+    const stored = (await store.get('default', job.jobId))!;
+    expect(stored.resultRef).toBeDefined();
+    const before = await readFile(store.resultPathOf('default', job.jobId), 'utf8');
+    const host = new FakeHost();
+    // The step reads the result through the store before it reports the job.
+    await writeResultOutputs(host, stateDir, { ...stored, result: await store.result(stored) }, T0);
+    expect(host.outputs.get('result-file')).toBe(store.resultPathOf('default', job.jobId));
+    expect(await readFile(store.resultPathOf('default', job.jobId), 'utf8')).toBe(before);
+    expect(await store.result(stored)).toEqual(job.result);
+    await ownerOnly(host.outputs.get('result-file')!);
   });
 });

@@ -223,10 +223,13 @@ describe('submitJob', () => {
   });
 
   describe('with a job-key', () => {
+    // The seeded jobs' call (a job-key names one call: another call with the key is refused, see job-key.test.ts).
+    const sameCall = { arguments: { topic: 'tides' }, redact: [] };
+
     it('adopts an unfinished job with the same key instead of submitting again', async () => {
       const h = harness();
       const existing = h.store.seed(runningJob({ jobKey: 'nightly' }, 'task-existing'));
-      const job = await submitJob(h.ctx, request({ jobKey: 'nightly' }));
+      const job = await submitJob(h.ctx, request({ jobKey: 'nightly', ...sameCall }));
       expect(job).toEqual(existing);
       expect(h.tasks.opens).toHaveLength(0);
       expect(h.store.puts).toHaveLength(0);
@@ -237,7 +240,7 @@ describe('submitJob', () => {
       const h = harness();
       const ended = h.store.seed({ ...endedJob('completed'), jobKey: 'nightly' });
       accepts(h, 'task-new');
-      const job = await submitJob(h.ctx, request({ jobKey: 'nightly' }));
+      const job = await submitJob(h.ctx, request({ jobKey: 'nightly', ...sameCall }));
       expect(job.jobId).not.toBe(ended.jobId);
       expect(job.jobKey).toBe('nightly');
       expect(job.remote?.taskId).toBe('task-new');
@@ -248,7 +251,7 @@ describe('submitJob', () => {
       const h = harness();
       const ended = { ...endedJob('completed'), jobKey: 'nightly' };
       h.store.seed(ended);
-      const job = await submitJob(h.ctx, request({ jobKey: 'nightly', reuseTerminal: true }));
+      const job = await submitJob(h.ctx, request({ jobKey: 'nightly', reuseTerminal: true, ...sameCall }));
       expect(job).toEqual(ended);
       expect(h.tasks.opens).toHaveLength(0);
     });

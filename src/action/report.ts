@@ -2,10 +2,11 @@
  * What a step tells the workflow about a job: outputs, the result file, the job summary row and failure
  * annotations. Large values go only to the result file: a single output is limited to 1 MiB by the runner.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../core/parse.js';
-import { durationSeconds, type JobRecord } from '../core/record.js';
+import { durationSeconds, resultFileText, type JobRecord } from '../core/record.js';
 import type { JobStatus } from '../core/status.js';
 import type { ActionHost } from './host.js';
 
@@ -41,15 +42,34 @@ function resultPath(stateDir: string, record: JobRecord): string {
   return join(stateDir, 'instances', record.instance, 'results', `${record.jobId}.json`);
 }
 
-/** Writes the result file (atomically) and returns its path, or '' when the job has no result. */
+/**
+ * Writes the result file and returns its path, or '' when the job has no result. The record's result must have been
+ * read through the store (a large one is kept beside the record): this is the same file, in the same text, the
+ * local store keeps such a result in.
+ */
 async function writeResultFile(stateDir: string, record: JobRecord): Promise<string> {
   if (record.result === undefined) return '';
   const path = resultPath(stateDir, record);
   await mkdir(join(stateDir, 'instances', record.instance, 'results'), { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(record.result, null, 2)}\n`, 'utf8');
-  await rename(temp, path);
+  await writePrivate(path, resultFileText(record.result));
   return path;
+}
+
+/** Writes a file atomically (a temporary file renamed over it), readable by the owner only, like job records. */
+async function writePrivate(path: string, content: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const file = await open(temp, 'w', 0o600);
+    try {
+      await file.writeFile(content, 'utf8');
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Sets the outputs that identify a job (submit's outputs, and the first ones of every other step). */
@@ -108,7 +128,7 @@ export async function writeFanInOutputs(
   const dir = join(stateDir, 'results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `wait-${now.getTime()}-${process.pid}.json`);
-  await writeFile(file, `${byJob((r) => r.result ?? null)}\n`, 'utf8');
+  await writePrivate(file, `${byJob((r) => r.result ?? null)}\n`);
   setBounded(host, file, 'these jobs', [
     ['result', byJob((r) => r.result ?? null)],
     ['text', byJob((r) => resultText(r.result))],

@@ -8,6 +8,7 @@ import { submitJob } from '../core/commands/submit.js';
 import { waitJob, type WaitRequest, type WaitResult } from '../core/commands/wait.js';
 import { describeError, isJobError, JobError } from '../core/errors.js';
 import { formatDuration } from '../core/parse.js';
+import type { JobStore } from '../core/ports.js';
 import type { JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
 import { commandContext, githubProvenance } from './context.js';
@@ -151,13 +152,15 @@ async function waitAndReport(
   const records: JobRecord[] = [];
   const errors: unknown[] = [];
   for (const [i, outcome] of settled.entries()) {
+    // A large result is kept beside its record (`resultRef`): the outputs read it back through the store.
     if (outcome.status === 'fulfilled') {
-      results.push(outcome.value);
-      records.push(outcome.value.record);
+      const result = { ...outcome.value, record: await withResult(ctx.store, outcome.value.record) };
+      results.push(result);
+      records.push(result.record);
     } else {
       errors.push(outcome.reason);
       const current = await ctx.store.get(settings.instance, ids[i]!).catch(() => undefined);
-      if (current !== undefined) records.push(current);
+      if (current !== undefined) records.push(await withResult(ctx.store, current).catch(() => current));
     }
   }
   for (const r of results) {
@@ -183,6 +186,12 @@ async function waitAndReport(
   const worst = aggregateStatus(records);
   if (settings.failOnError || mustFail) host.fail(message, `mcp-jobs: job ${worst}`);
   else host.log.warning(`${message} (fail-on-error is false)`);
+}
+
+/** The record with its result, read through the store when it is kept beside the record (`resultRef`). */
+async function withResult(store: JobStore, job: JobRecord): Promise<JobRecord> {
+  if (job.resultRef === undefined || job.result !== undefined) return job;
+  return { ...job, result: await store.result(job) };
 }
 
 /** Why a finished wait is a failure, or undefined when the job completed without a tool error. */

@@ -7,20 +7,49 @@ import type { JobRecord, RemoteRef, SessionRef } from './record.js';
 import type { RemoteStatus } from './status.js';
 
 /**
- * Where job records live. `put` stores a new revision of a job atomically; a store shared between jobs may find a
- * concurrent revision there and keep the reconciled record instead (see `mergeRecords`).
+ * Where job records live. `put` stores a record as given (a new job); every change to an existing job goes through
+ * `update`, which applies it to the record as stored. A store shared between jobs may find a concurrent revision
+ * there and keep the reconciled record instead (see `mergeRecords`).
  */
 export interface JobStore {
   /** A short name for messages: `the local job store at <dir>`. */
   readonly description: string;
   get(instance: string, jobId: string): Promise<JobRecord | undefined>;
+  /** Writes a record as given: creates a job (or replaces one wholesale, reconciled with what is stored). */
   put(record: JobRecord): Promise<void>;
+  /**
+   * Changes one job: `mutate` gets the record as stored now and returns the next one (undefined: no write). Changes
+   * to one record are serialised, within a process and across the processes sharing the store's files, so no
+   * concurrent change is lost. Returns the record as stored afterwards (a large result as `resultRef`), or undefined
+   * when the store has no such job (then `mutate` is not called).
+   */
+  update(
+    instance: string,
+    jobId: string,
+    mutate: (current: JobRecord) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined>;
+  /** A job's result: `record.result`, or the large result kept beside the record (checked against `resultRef`). */
+  result(record: JobRecord): Promise<unknown>;
   /** The newest job of an instance (for this workflow run, where the store spans runs), if any. */
   latest(instance: string): Promise<JobRecord | undefined>;
   /** The newest job of an instance submitted with this `job-key` (in this workflow run), if any. */
   findByKey(instance: string, jobKey: string): Promise<JobRecord | undefined>;
+  /**
+   * Claims turn `seq` (1, 2, ...) of a `job-key` for `jobId`. Of all claims of one turn exactly one wins, whichever
+   * process or job of the run makes it. Returns the winner's job ID (`jobId` when this claim won), or undefined when
+   * the turn is taken but its claim cannot be read (its writer died while writing it): the next turn is free then.
+   */
+  claimKey(instance: string, jobKey: string, seq: number, jobId: string): Promise<string | undefined>;
+  /** The highest turn of a `job-key` claimed so far (in this workflow run), if any. */
+  lastClaim(instance: string, jobKey: string): Promise<KeyClaim | undefined>;
   /** Where a missing job was looked for, and why it may not be there (for the error a user sees). */
   explainMissing?(instance: string, jobId: string): string;
+}
+
+/** One turn of a `job-key`: the job that claimed it (undefined: a claim that cannot be read). */
+export interface KeyClaim {
+  seq: number;
+  jobId: string | undefined;
 }
 
 export const PROTOCOL_CHOICES = ['auto', '2025-11-25', '2026-07-28'] as const;

@@ -65,6 +65,17 @@ const eventSchema = z.object({
   message: z.string().optional(),
 });
 
+/**
+ * Where a large result is kept instead of inside the record: beside it (a result file, a result blob), named by the
+ * job and checked against this digest when read back. Small results stay in `result`; a record has one or neither.
+ */
+const resultRefSchema = z.object({
+  /** Bytes of the result's canonical text (`resultFileText`). */
+  bytes: z.number().int().nonnegative(),
+  /** SHA-256 of that text, lowercase hex. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 const errorSchema = z.object({
   code: z.string().min(1),
   message: z.string(),
@@ -102,6 +113,8 @@ export const jobRecordSchema = z.object({
   remote: remoteSchema.optional(),
   pendingInput: pendingInputSchema.optional(),
   result: json.optional(),
+  /** Set instead of `result` when the result is larger than RESULT_INLINE_LIMIT_BYTES: read it through the store. */
+  resultRef: resultRefSchema.optional(),
   error: errorSchema.optional(),
   cancelReason: z.enum(CANCEL_REASONS).optional(),
   github: z.record(z.string(), z.string()).optional(),
@@ -114,6 +127,18 @@ export type SessionRef = z.infer<typeof sessionSchema>;
 export type PendingInput = z.infer<typeof pendingInputSchema>;
 export type JobEvent = z.infer<typeof eventSchema>;
 export type RecordedError = z.infer<typeof errorSchema>;
+export type ResultRef = z.infer<typeof resultRefSchema>;
+
+/**
+ * Results whose JSON is larger than this are kept beside the record, not in it: records stay small in the shared
+ * stores, where every revision is a whole new copy.
+ */
+export const RESULT_INLINE_LIMIT_BYTES = 64 * 1024;
+
+/** The one text a result is kept as (result file, result blob, `result-file`): what its digest is taken over. */
+export function resultFileText(result: unknown): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
 
 /** `job_` + 20 random base32 characters: safe in file names, cache keys and artifact names. */
 export function newJobId(): string {

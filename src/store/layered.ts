@@ -2,9 +2,13 @@
  * The job store steps use: the local file is the write-ahead copy, a shared store (cache or artifacts) carries the
  * record to other jobs. Every change is written locally first; status changes (not every status message) then go to
  * the shared store. When the shared store fails, the step goes on with the local record and says so once.
+ *
+ * A change is made to the local record holding its lock (`update`), then shared outside the lock: the shared store is
+ * slow, and its own conflicts are reconciled by revision (see SharedJobStore). `job-key` turns are claimed in the
+ * shared store when there is one (it spans the jobs of the run) and mirrored locally, under the key's local lock.
  */
 import { describeError, isJobError, JobError } from '../core/errors.js';
-import type { JobStore, Log } from '../core/ports.js';
+import type { JobStore, KeyClaim, Log } from '../core/ports.js';
 import { mergeRecords, type JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
 import type { LocalJobStore } from './local.js';
@@ -56,31 +60,115 @@ export class LayeredJobStore implements JobStore {
       else if (isTerminal(remote.status)) current = mergeRecords(local, remote);
       else return local;
     }
-    await this.local.put(current);
-    this.shared.set(current.jobId, signature(current));
-    return current;
+    const kept = await this.local.reconcile(current);
+    this.shared.set(kept.jobId, signature(kept));
+    return kept;
   }
 
   async put(record: JobRecord): Promise<void> {
     // A concurrent writer (another step's post, a merged shared revision) may have moved the local copy on.
-    const current = await this.local.get(record.instance, record.jobId);
-    const next = current !== undefined && current.revision >= record.revision ? mergeRecords(record, current) : record;
-    await this.local.put(next);
+    await this.share(await this.local.reconcile(record));
+  }
+
+  async update(
+    instance: string,
+    jobId: string,
+    mutate: (current: JobRecord) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined> {
+    let wrote = false;
+    const stored = await this.local.update(instance, jobId, (current) => {
+      const next = mutate(current);
+      wrote = next !== undefined;
+      return next;
+    });
+    return stored === undefined || !wrote ? stored : this.share(stored);
+  }
+
+  /** Shares a record just written locally (status changes only); returns what is then stored locally. */
+  private async share(next: JobRecord): Promise<JobRecord> {
     if (next.status === 'queued') {
       this.created.add(next.jobId);
-      return;
+      return next;
     }
-    if (this.remote === undefined || this.disabled) return;
-    if (this.shared.get(next.jobId) === signature(next)) return;
+    if (this.remote === undefined || this.disabled) return next;
+    if (this.shared.get(next.jobId) === signature(next)) return next;
     try {
-      const stored = await this.remote.save(next);
+      const stored = await this.remote.save(await this.withLocalResult(next));
       this.shared.set(next.jobId, signature(stored));
-      if (stored !== next) await this.local.put(stored);
       if (this.created.delete(next.jobId)) await this.remote.index(stored);
+      // The shared store reconciled it with a concurrent revision: keep that here too.
+      return stored.revision === next.revision ? next : await this.local.reconcile(stored);
     } catch (error) {
       if (!isJobError(error, 'STORE_UNAVAILABLE')) throw error;
       this.unavailable(error, `job records stay on this runner only, so other jobs will not see job ${next.jobId}`);
+      return next;
     }
+  }
+
+  /**
+   * The record with its large result read back from this runner, so the shared store can keep a copy. A record that
+   * came from the shared store (no local result file) is shared as it is: its result blob is already there.
+   */
+  private async withLocalResult(record: JobRecord): Promise<JobRecord> {
+    if (record.resultRef === undefined) return record;
+    try {
+      const { resultRef: _ref, ...rest } = record;
+      return { ...rest, result: await this.local.result(record) };
+    } catch (error) {
+      if (!isJobError(error, 'RECORD_INVALID')) throw error;
+      return record;
+    }
+  }
+
+  async result(record: JobRecord): Promise<unknown> {
+    if (record.resultRef === undefined) return record.result;
+    try {
+      return await this.local.result(record);
+    } catch (error) {
+      if (this.remote === undefined || !isJobError(error, 'RECORD_INVALID')) throw error;
+    }
+    // Written by another job: its result file is on that runner; the result blob is in the shared store.
+    return this.readRemote(`reading the result of job ${record.jobId}`, () => this.remote!.result(record));
+  }
+
+  /**
+   * Claims a job-key turn. Holding the key's local lock, so the steps of this runner agree: a turn already claimed
+   * here has its winner; otherwise the shared store (when there is one) decides and the winner is mirrored locally.
+   */
+  async claimKey(instance: string, jobKey: string, seq: number, jobId: string): Promise<string | undefined> {
+    return this.local.withKeyLock(instance, jobKey, async () => {
+      const here = await this.local.readClaim(instance, jobKey, seq);
+      if (here !== undefined) return here.jobId;
+      if (this.remote !== undefined && !this.disabled) {
+        try {
+          const winner = await this.remote.claimKey(instance, jobKey, seq, jobId);
+          return await this.local.writeClaim(instance, jobKey, seq, winner);
+        } catch (error) {
+          if (!isJobError(error, 'STORE_UNAVAILABLE')) throw error;
+          this.unavailable(
+            error,
+            `job-key '${jobKey}' is claimed on this runner only: a submit in another job with the same key is not seen`,
+          );
+        }
+      }
+      return this.local.writeClaim(instance, jobKey, seq, jobId);
+    });
+  }
+
+  async lastClaim(instance: string, jobKey: string): Promise<KeyClaim | undefined> {
+    const local = await this.local.lastClaim(instance, jobKey);
+    if (this.remote === undefined || this.disabled) return local;
+    let remote: KeyClaim | undefined;
+    try {
+      remote = await this.remote.lastClaim(instance, jobKey);
+    } catch (error) {
+      if (!isJobError(error, 'STORE_UNAVAILABLE')) throw error;
+      this.unavailable(error, `job-key '${jobKey}' is looked up on this runner only`);
+      return local;
+    }
+    // The shared store spans the run's jobs: on the same turn, its winner is the one.
+    if (remote === undefined) return local;
+    return local !== undefined && local.seq > remote.seq ? local : remote;
   }
 
   /** The shared store failed: say so once, with the cause, and go on with the local records only. */

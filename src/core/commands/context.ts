@@ -2,7 +2,7 @@
 import { JobError } from '../errors.js';
 import { LATEST } from '../parse.js';
 import type { Clock, JobStore, Log, TaskClient, TaskSnapshot } from '../ports.js';
-import { applyChange, type JobChange, type JobRecord } from '../record.js';
+import { applyChange, type AppliedChange, type JobChange, type JobRecord } from '../record.js';
 import { localStatus } from '../status.js';
 
 export interface CommandContext {
@@ -43,13 +43,24 @@ export async function resolveJob(
   return record;
 }
 
-/** Applies a change through the status machine and persists it when something changed. */
+/**
+ * Applies a change through the status machine to the job as STORED (not to `current`, which may be stale: another
+ * step may have changed or ended the job since it was read) and persists it when something changed. A job another
+ * process ended stays ended: the change is refused and the ended record is returned. `current` names the job, and
+ * is the fallback when the record has vanished from the store (its state-dir was cleaned): then it is written anew.
+ */
 export async function record(
   ctx: CommandContext,
   current: JobRecord,
   change: JobChange,
 ): Promise<{ record: JobRecord; changed: boolean }> {
-  const applied = applyChange(current, change, ctx.clock.now());
+  let applied: AppliedChange = { record: current, changed: false };
+  const stored = await ctx.store.update(current.instance, current.jobId, (latest) => {
+    applied = applyChange(latest, change, ctx.clock.now());
+    return applied.changed ? applied.record : undefined;
+  });
+  if (stored !== undefined) return { record: stored, changed: applied.changed };
+  applied = applyChange(current, change, ctx.clock.now());
   if (applied.changed) await ctx.store.put(applied.record);
   return applied;
 }

@@ -10,6 +10,7 @@ import { inert } from '../text.js';
 import { createRecord, type JobChange, type JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
+import { claimJobKey } from './job-key.js';
 
 export interface SubmitRequest {
   instance: string;
@@ -103,23 +104,10 @@ function unfinished(task: TaskSnapshot): JobChange {
 }
 
 export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promise<JobRecord> {
-  if (req.jobKey !== undefined) {
-    const existing = await ctx.store.findByKey(req.instance, req.jobKey);
-    // A job whose submit died before the server created a task has nothing to adopt: submit anew.
-    const adoptable = existing !== undefined && (existing.remote !== undefined || isTerminal(existing.status));
-    if (existing !== undefined && adoptable && (!isTerminal(existing.status) || req.reuseTerminal === true)) {
-      const message = `job-key '${req.jobKey}' already names job ${existing.jobId} (${existing.status}, task ${existing.remote?.taskId ?? 'none'}): adopting it instead of submitting ${req.tool} again`;
-      if (ctx.log.notice) ctx.log.notice(message);
-      else ctx.log.info(message);
-      return existing;
-    }
-    if (existing !== undefined) {
-      ctx.log.info(
-        `job-key '${req.jobKey}' names job ${existing.jobId}, which ended ${existing.status}: submitting anew (reuse-terminal is false)`,
-      );
-    }
-  }
+  const keyed = await claimJobKey(ctx, req);
+  if (keyed?.adopted !== undefined) return keyed.adopted;
   let job = createRecord({
+    jobId: keyed?.jobId,
     ...(req.jobKey === undefined ? {} : { jobKey: req.jobKey }),
     instance: req.instance,
     serverUrl: req.server.url,
