@@ -9,6 +9,7 @@ import {
   rejected,
   remoteRef,
   runningJob,
+  sessionRef,
   SERVER_URL,
   T0,
   type Harness,
@@ -197,6 +198,18 @@ describe('job-key: turns', () => {
     expect(h.clock.now().getTime() - T0.getTime()).toBeGreaterThanOrEqual(JOB_KEY_WAIT_MS);
     expect(h.log.warnings.join('\n')).toMatch(new RegExp(`${stuck.jobId}, which still has no task after 30 s`));
     expect(await h.store.lastClaim('default', 'nightly')).toEqual({ seq: 2, jobId: job.jobId });
+  });
+
+  it('adopts a turn whose submit sent the call but never learned its task, rather than calling again', async () => {
+    const h = harness();
+    serverCreatesTasks(h);
+    const queued = createRecord({ ...queuedArgs(), jobKey: 'nightly', now: T0 });
+    const sent = applyChange(queued, { status: 'queued', callSession: sessionRef() }, T0).record;
+    const stuck = await claimed(h, sent);
+    const job = await submitJob(h.ctx, request());
+    expect(job.jobId).toBe(stuck.jobId);
+    expect(h.conn.submitCalls).toHaveLength(0);
+    expect(h.log.warnings.join('\n')).toMatch(/sent the call but never learned its task: adopting it/);
   });
 
   it('moves past a turn whose claim cannot be read, and one whose job was never recorded', async () => {

@@ -93,6 +93,14 @@ async function settle(
       if (job.remote !== undefined) return job;
     }
     const waited = ctx.clock.now().getTime() - started;
+    if (waited >= JOB_KEY_WAIT_MS && job?.callSession !== undefined) {
+      // Its submit sent the call and never learned the task: the server may well run it. Adopting the job (a wait
+      // finds the task in the call's session) is safe; submitting anew could run the call twice.
+      ctx.log.warning(
+        `job-key '${key}' names job ${jobId}, whose submit sent the call but never learned its task: adopting it (a wait looks the task up in the session the call went over)`,
+      );
+      return job;
+    }
     if (waited >= JOB_KEY_WAIT_MS) {
       ctx.log.warning(
         `job-key '${key}' names job ${jobId}, which ${job === undefined ? 'was never recorded' : 'still has no task'} after ${JOB_KEY_WAIT_MS / 1000} s: its submit must have died before the server created one; submitting anew`,
