@@ -63,12 +63,17 @@ export function defuseCommands(text: string): string {
   return text.split(LINE_BREAK).map(defuseLine).join('\n');
 }
 
-/** Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and then it is literal. */
-const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]/;
+/**
+ * ASCII punctuation: CommonMark lets each be escaped with a backslash, and then it is literal. All but `-`, which
+ * means something only at the start of a line (a list item, a rule, a table's delimiter row): server text in the
+ * summary never starts one (it has no line breaks, and sits in a table cell or after a list item's job ID), and
+ * tool names and task IDs are full of hyphens.
+ */
+const MARKDOWN_PUNCTUATION = /[!-,./:-@[-`{-~]/;
 
 /**
- * Server text for the job summary (GitHub-flavoured Markdown with HTML): every ASCII punctuation character is
- * backslash-escaped, so nothing can open a link, an image, HTML, an entity, emphasis, a code span, a heading or list,
+ * Server text for the job summary (GitHub-flavoured Markdown with HTML), for inline places (a table cell, the text of
+ * a list item): every ASCII punctuation character but `-` is backslash-escaped, so nothing can open a link, an image, HTML, an entity, emphasis, a code span, a heading or list,
  * or break out of a table cell (`\|`). Line breaks and control characters become visible escapes as in `inert`, tabs
  * spaces. After `@` and `#` a zero-width space keeps GitHub from turning `@name` into a mention and `#12` into an
  * issue link after rendering. A character-by-character mapping: the escaped form of a part of a text is a part of the
@@ -79,7 +84,7 @@ export function escapeMarkdown(text: string): string {
   for (const char of text) {
     if (char === '\t') out += ' ';
     else if (INVISIBLE_CHAR.test(char)) out += visible(char).replace(/\\/g, '\\\\');
-    else if (ASCII_PUNCTUATION.test(char)) out += `\\${char}${char === '@' || char === '#' ? '\u200b' : ''}`;
+    else if (MARKDOWN_PUNCTUATION.test(char)) out += `\\${char}${char === '@' || char === '#' ? '\u200b' : ''}`;
     else out += char;
   }
   return out;
