@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readRecord } from '../helpers/jobs.js';
+import { readRecord, stateDirOf } from '../helpers/jobs.js';
 import {
   describeRun,
   parseWorkflowCommands,
@@ -186,7 +186,7 @@ describe('secrets in the server URL', () => {
     }
   }
 
-  it('masks query values in submit, wait and cancel, which read the URL from the job record', async () => {
+  it('masks query values in submit, and in cancel, wait and post, which read the URL from the job record', async () => {
     const temp = runnerTemp();
     const url = `${server.url}?token=${TOKEN}&v=1`;
     const submit = await run('submit', {
@@ -222,6 +222,18 @@ describe('secrets in the server URL', () => {
     expect(wait.outputs.status).toBe('canceled');
     expect(parseWorkflowCommands(wait.stdout)).toContainEqual({ command: 'add-mask', properties: {}, message: TOKEN });
     expectHidden(wait, TOKEN);
+
+    // The post step of a wait whose main step died cancels the task: it names the task and reaches the server.
+    const second = await run('submit', { runnerTemp: temp, inputs: { server: url, tool: 'report' } });
+    const post = await run('post', {
+      runnerTemp: temp,
+      state: { entry: 'wait', 'job-id': second.outputs['job-id']!, instance: 'default', 'state-dir': stateDirOf(temp) },
+      inputs: {},
+    });
+    expect({ code: post.code, run: post.code === 0 ? '' : describeRun(post) }).toEqual({ code: 0, run: '' });
+    expect(readRecord(temp, second.outputs['job-id']!).status).toBe('canceled');
+    expect(parseWorkflowCommands(post.stdout)).toContainEqual({ command: 'add-mask', properties: {}, message: TOKEN });
+    expectHidden(post, TOKEN);
   });
 
   it('masks a query value that an error message repeats, in the annotation and the summary', async () => {
