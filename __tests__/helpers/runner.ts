@@ -137,6 +137,20 @@ export function parseWorkflowCommands(stdout: string): WorkflowCommand[] {
   return commands;
 }
 
+/**
+ * Every line of `text` that the GitHub runner would process as a workflow command, read the way the runner reads
+ * them (actions/runner ActionCommand.TryParseV2 / TryParse): lines split on `\n`, `\r` or `\r\n`; `::name…::` after
+ * leading white space is trimmed (.NET `TrimStart`); the older `##[name…]` anywhere in a line. Stricter than the
+ * runner: any name counts, registered or not (the set grows, and `::stop-commands::tok` registers `tok`), and so does
+ * the Azure Pipelines form `##vso[…]`.
+ */
+export function runnerCommandLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/).filter((line) => {
+    const trimmed = line.replace(/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/, '');
+    return (trimmed.startsWith('::') && trimmed.indexOf('::', 2) > 2) || /##(vso)?\[[^\]]*\]/i.test(line);
+  });
+}
+
 function entryPath(entry: string, root: string): string {
   if (entry.endsWith('.js') || entry.endsWith('.mjs') || entry.endsWith('.cjs')) return path.resolve(root, entry);
   return path.join(root, 'dist', entry, 'index.js');

@@ -3,7 +3,11 @@
  * - the real `@modelcontextprotocol/server-everything` in Streamable HTTP mode (forced onto loopback);
  * - the v1 task fixture `__tests__/fixtures/v1-task-server.mjs` (normal, no-tasks, bad-json, bad-schema);
  * - the v2 task fixture `__tests__/fixtures/v2-task-server.mjs` (protocol 2026-07-28 + the tasks extension);
+<<<<<<< HEAD
  * - the official SDK 1.x example servers `simpleStreamableHttp` and `simpleTaskInteractive` (forced onto loopback).
+=======
+ * - the hostile fixture `__tests__/fixtures/hostile-server.mjs` (2025-11-25; everything it says is an injection).
+>>>>>>> text
  *
  * Every server is started with a stdin pipe and the `exit-with-parent.mjs` preload, so it exits as soon
  * as the test process goes away, and it is also killed on the test process's exit. Still, call
@@ -18,6 +22,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const FIXTURES_DIR = path.join(REPO_ROOT, '__tests__', 'fixtures');
 export const V1_TASK_SERVER = path.join(FIXTURES_DIR, 'v1-task-server.mjs');
 export const V2_TASK_SERVER = path.join(FIXTURES_DIR, 'v2-task-server.mjs');
+export const HOSTILE_SERVER = path.join(FIXTURES_DIR, 'hostile-server.mjs');
 export const LOOPBACK_PRELOAD = path.join(FIXTURES_DIR, 'loopback-preload.mjs');
 export const EXIT_WITH_PARENT_PRELOAD = path.join(FIXTURES_DIR, 'exit-with-parent.mjs');
 export const EVERYTHING_ENTRY = path.join(
@@ -549,4 +554,37 @@ export async function v2FixtureTasks(server: Pick<RunningServer, 'url'>): Promis
   if (!response.ok) throw new Error(`GET /_fixture/tasks answered HTTP ${response.status}`);
   const body = (await response.json()) as { tasks: V2FixtureTask[] };
   return body.tasks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hostile server: workflow commands and Markdown/HTML injection in everything it says
+// ---------------------------------------------------------------------------------------------
+
+export interface HostileServerOptions extends StartServerOptions, FixturePortOption {
+  /** pollInterval (ms) the fixture advertises on its tasks (default 100). */
+  pollIntervalMs?: number;
+  /** Whether task IDs carry an injection too (default true). */
+  hostileTaskIds?: boolean;
+}
+
+/**
+ * Starts `__tests__/fixtures/hostile-server.mjs` (2025-11-25 tasks; it picks its own free port) and waits for
+ * `LISTENING <port>`. Its tools: `report` (hostile status messages, then a hostile result), `explode` (a hostile
+ * isError result), `reject` (a hostile JSON-RPC error), and tools whose names are injections.
+ */
+export function startHostileServer(opts: HostileServerOptions = {}): Promise<RunningServer> {
+  return launch({
+    name: 'hostile-server',
+    args: () => [...preloadArgs(EXIT_WITH_PARENT_PRELOAD), HOSTILE_SERVER],
+    env: (port) => {
+      const env: Record<string, string> = { ...baseEnv(), ...opts.env, PORT: String(port) };
+      if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
+      if (opts.hostileTaskIds === false) env.HOSTILE_TASK_IDS = '0';
+      return env;
+    },
+    initialPort: opts.port ?? 0,
+    ready: /^LISTENING (\d+)$/m,
+    probePort: false,
+    startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+  });
 }

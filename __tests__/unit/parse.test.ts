@@ -10,10 +10,13 @@ import {
   parseJobRef,
   parseJsonObject,
   parseList,
+  parseRedactPaths,
   parseServerUrl,
   redactArguments,
   redactedValues,
+  unmatchedRedactPaths,
   type JsonObject,
+  type JsonValue,
 } from '../../src/core/parse.js';
 import { newJobId } from '../../src/core/record.js';
 import { thrown } from './fakes.js';
@@ -172,6 +175,43 @@ describe('parseHeaders', () => {
     expect(error.message).toContain('control character');
     expect(error.message).not.toContain('SECRET');
   });
+
+  it.each([
+    ['a NUL', '\0'],
+    ['a bell', '\x07'],
+    ['an escape', '\x1b[31m'],
+    ['a vertical tab', '\v'],
+    ['a lone carriage return', '\rmore'],
+    ['DEL', '\x7f'],
+    ['a C1 control', '\x85'],
+  ])('refuses %s in a value, naming the header and the line but not the value', (_name, bad) => {
+    const error = thrown(() => parseHeaders('headers', `X-Ok: fine\nX-Key: sk-SECRET${bad}tail`));
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.input).toBe('headers');
+    expect(error.message).toMatch(/^Input 'headers' line 2 has a control character in the value of 'X-Key'/);
+    expect(error.message).not.toMatch(/SECRET|tail/);
+  });
+
+  it('allows a tab and Latin-1 text in a value', () => {
+    expect(parseHeaders('headers', 'X-Note: caf\u00e9\tau lait \u00ff')).toEqual({
+      'X-Note': 'caf\u00e9\tau lait \u00ff',
+    });
+  });
+
+  it.each([
+    ['a typographic quote', '\u201csk-SECRET\u201d'],
+    ['an en dash', 'sk\u2013SECRET'],
+    ['an emoji', 'sk-SECRET-\u{1f511}'],
+    ['CJK text', '\u79d8\u5bc6sk-SECRET'],
+  ])('refuses %s (beyond Latin-1, which fetch cannot send) without echoing the value', (_name, value) => {
+    const error = thrown(() => parseHeaders('headers', `\n\nAuthorization: Bearer ${value}`));
+    expect(error.input).toBe('headers');
+    expect(error.message).toMatch(
+      /^Input 'headers' line 3 has a character beyond Latin-1 in the value of 'Authorization'/,
+    );
+    expect(error.message).not.toContain('SECRET');
+    expect(error.message).not.toContain(value);
+  });
 });
 
 describe('parseServerUrl', () => {
@@ -192,14 +232,33 @@ describe('parseServerUrl', () => {
   it.each([
     ['ftp://files.example.com/mcp', "'ftp:'"],
     ['file:///etc/passwd', "'file:'"],
-    ['not a url', 'not a url'],
-    ['mcp.example.com/mcp', 'mcp.example.com/mcp'],
+    ['not a url', 'is not a valid URL'],
+    ['mcp.example.com/mcp', 'is not a valid URL'],
   ])('refuses %j', (raw, mentioned) => {
     const error = thrown(() => parseServerUrl('server', raw));
     expect(error.code).toBe('INVALID_INPUT');
     expect(error.input).toBe('server');
     expect(error.message).toMatch(/^Input 'server' /);
     expect(error.message).toContain(mentioned);
+  });
+
+  it.each([
+    'https://hunter2 x@mcp.example.com/mcp',
+    'https://mcp.example.com:hunter2/mcp',
+    'http://[hunter2]/mcp',
+    'hunter2',
+    'ann:hunter2@mcp.example.com',
+    'ghp_hunter2:x@mcp.example.com/mcp',
+  ])('never echoes a URL it refuses: %j', (raw) => {
+    const error = thrown(() => parseServerUrl('server', raw));
+    expect(error.input).toBe('server');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('points at credentials when a URL without http:// looks like it holds some', () => {
+    const error = thrown(() => parseServerUrl('server', 'ann:hunter2@mcp.example.com'));
+    expect(error.message).toContain('http(s) URL');
+    expect(error.message).toContain('credentials');
   });
 
   it.each(['https://user:hunter2@mcp.example.com/mcp', 'https://ghp_TOKEN@mcp.example.com/mcp'])(
@@ -287,6 +346,86 @@ describe('redactArguments', () => {
     expect(original).toEqual(before);
     expect(out).not.toBe(original);
     expect(out.auth).not.toBe(original.auth);
+  });
+});
+
+describe('redact paths into arrays', () => {
+  const args = (): JsonObject => ({
+    items: [{ name: 'a', token: 'tok-1' }, { name: 'b', token: 'tok-2' }, { name: 'c' }],
+    grid: [['g-1', 'g-2'], ['g-3']],
+    keys: ['k-1', 'k-2'],
+    byIndex: { '0': 'zero-key' },
+    empty: [],
+  });
+
+  it('[] names every element, a number one element', () => {
+    const out = redactArguments(args(), ['items[].token', 'keys.1', 'grid[].0']);
+    expect(out.items).toEqual([{ name: 'a', token: '***' }, { name: 'b', token: '***' }, { name: 'c' }]);
+    expect(out.keys).toEqual(['k-1', '***']);
+    expect(out.grid).toEqual([['***', 'g-2'], ['***']]);
+  });
+
+  it('[] can end a path and repeat', () => {
+    expect(redactArguments(args(), ['keys[]']).keys).toEqual(['***', '***']);
+    expect(redactArguments(args(), ['grid[][]']).grid).toEqual([['***', '***'], ['***']]);
+  });
+
+  it('a number is a key of an object and an index of an array', () => {
+    expect(redactArguments(args(), ['byIndex.0']).byIndex).toEqual({ '0': '***' });
+    const [, second, third] = args().items as JsonValue[];
+    expect(redactArguments(args(), ['items.0']).items).toEqual(['***', second, third]);
+  });
+
+  it('masks what the paths name, in arrays too', () => {
+    expect(redactedValues(args(), ['items[].token', 'grid.1']).sort()).toEqual(['g-3', 'tok-1', 'tok-2']);
+  });
+
+  it('lists the paths that name nothing', () => {
+    expect(
+      unmatchedRedactPaths(args(), [
+        'items[].token',
+        'items[].secret',
+        'items.3',
+        'keys[].x',
+        'empty[]',
+        'byIndex[]',
+        'missing',
+        'keys.1',
+      ]),
+    ).toEqual(['items[].secret', 'items.3', 'keys[].x', 'empty[]', 'byIndex[]', 'missing']);
+    expect(unmatchedRedactPaths(args(), [])).toEqual([]);
+  });
+
+  it('parses the list, and refuses a path it cannot read, naming it', () => {
+    expect(parseRedactPaths('redact', 'token, items[].token\n grid[][] ,keys.0')).toEqual([
+      'token',
+      'items[].token',
+      'grid[][]',
+      'keys.0',
+    ]);
+    for (const [path, hint] of [
+      ['items[0].token', 'items.0'],
+      ['items[*]', 'takes nothing inside'],
+      ['a..b', 'names separated by dots'],
+      ['.a', 'names separated by dots'],
+      ['a.', 'names separated by dots'],
+      ['[]', 'names separated by dots'],
+      ['a[]b', 'names separated by dots'],
+      ['a]', 'names separated by dots'],
+    ] as const) {
+      const error = thrown(() => parseRedactPaths('redact', `ok, ${path}`));
+      expect({
+        path,
+        input: error.input,
+        named: error.message.includes(`'${path}'`),
+        hint: error.message.includes(hint),
+      }).toEqual({
+        path,
+        input: 'redact',
+        named: true,
+        hint: true,
+      });
+    }
   });
 });
 

@@ -174,7 +174,7 @@ describe('summaryMarkdown', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toContain(done.jobId);
     expect(rows[0]).toContain('| completed |');
-    expect(rows[0]).toContain('`task-1`');
+    expect(rows[0]).toContain('<code>task-1</code>');
     expect(rows[1]).toContain('canceled (user)');
   });
 
@@ -190,8 +190,54 @@ describe('summaryMarkdown', () => {
     const row = markdown.split('\n').find((l) => l.includes(failed.jobId) && l.startsWith('|'))!;
     // Six unescaped pipes make five cells: the tool's own pipe must not add one.
     expect(row.match(/(?<!\\)\|/g)).toHaveLength(6);
-    expect(row).toContain('weird\\|tool name');
-    expect(markdown).toContain(`- \`${failed.jobId}\`: bad \\| worse worst`);
+    // The line break shows as \n (escaped for Markdown as \\n): the row stays one line.
+    expect(row).toContain('weird\\|tool\\\\nname');
+    expect(markdown).toContain(`- \`${failed.jobId}\`: bad \\| worse\\\\r\\\\nworst`);
+  });
+
+  it('escapes everything a server sends, so none of it renders as a link, an image, HTML or code', () => {
+    const hostile = [
+      '<img src=x onerror=alert(1)>',
+      '[click](https://evil.example)',
+      '![pixel](https://evil.example/p.png)',
+      '`code` **bold** _em_ ~~gone~~ &amp; $x$ <!-- c -->',
+      '| forged | cell |',
+      '\n::error title=pwned::injected',
+      '@octocat #12',
+    ].join(' ');
+    const running = runningJob({ tool: hostile }, `task${hostile}`);
+    const failed = applyChange(
+      running,
+      { status: 'failed', error: { code: 'TASK_FAILED', message: hostile } },
+      T0,
+    ).record;
+    const markdown = summaryMarkdown('mcp-jobs', [failed], T0);
+    const row = markdown.split('\n').find((l) => l.startsWith('| `job_'))!;
+    const cells = row.split(/(?<!\\)\|/);
+    expect(cells).toHaveLength(7);
+    const reason = markdown.split('\n').find((l) => l.startsWith('- '))!;
+    const served = {
+      tool: cells[2]!.trim(),
+      task: /^<code>(.*)<\/code>$/.exec(cells[4]!.trim())![1]!,
+      reason: reason.slice(`- \`${failed.jobId}\`: `.length),
+    };
+    // Every Markdown character the server sent is escaped (a backslash before it), so it renders as itself.
+    const unescaped = (text: string): string[] => text.replace(/\\[\s\S]/g, '').match(/[!-,./:-@[-`{-~]/g) ?? [];
+    expect(Object.values(served).map(unescaped)).toEqual([[], [], []]);
+    // The escaped text still reads as what the server sent.
+    expect(served.reason).toContain('\\<img src\\=x onerror\\=alert\\(1\\)\\>');
+    expect(served.reason).toContain('\\[click\\]\\(https\\:\\/\\/evil\\.example\\)');
+    expect(served.reason).toContain('\\\\n\\:\\:error');
+    // A zero-width space keeps @name and #12 from becoming a mention and an issue link.
+    expect(served.tool).toContain('\\@\u200boctocat \\#\u200b12');
+    // Our own Markdown is untouched: the heading, the table, the job ID in a code span.
+    expect(markdown.split('\n').slice(0, 4)).toEqual([
+      '### mcp-jobs',
+      '',
+      '| Job | Tool | Status | Task | Duration |',
+      '| --- | --- | --- | --- | --- |',
+    ]);
+    expect(cells[1]).toBe(` \`${failed.jobId}\` `);
   });
 
   it('lists a reason for each job with an error, and none for the others', () => {

@@ -36,6 +36,7 @@ describe('submitSettings', () => {
       headers: { Authorization: 'Bearer sk-1', 'X-Team': 'blue' },
       arguments: { topic: 'tides', token: 'tok-2' },
       redact: ['token'],
+      redactUnmatched: [],
       ttlMs: 2 * 3_600_000,
       timeoutMs: 30 * 60_000,
       instance: 'team-a',
@@ -59,6 +60,7 @@ describe('submitSettings', () => {
       headers: {},
       arguments: {},
       redact: [],
+      redactUnmatched: [],
       instance: 'default',
       stateDir: path.join('/runner/temp', 'mcp-jobs'),
     });
@@ -119,6 +121,40 @@ describe('submitSettings', () => {
     expect(host.secrets).not.toContain('tides');
     // The real values go to the server; the job record redacts them at submit.
     expect(settings.arguments).toMatchObject({ token: 'tok-1' });
+  });
+
+  it('masks the query values of the server URL, and reports redact paths that name nothing', () => {
+    const host = new FakeHost(
+      {
+        ...SUBMIT,
+        server: 'https://mcp.example.com/mcp?token=s3cret-1&v=2',
+        arguments: JSON.stringify({ items: [{ key: 'k-1' }, { key: 'k-2' }], auth: {} }),
+        redact: 'items[].key, auth.password, items.5',
+      },
+      RUNNER,
+    );
+    const settings = submitSettings(host);
+    expect(host.secrets).toEqual(expect.arrayContaining(['s3cret-1', 'token=s3cret-1', 'v=2', 'k-1', 'k-2']));
+    // A short value is masked only as part of its pair: masking '2' would mask every 2 in the log.
+    expect(host.secrets).not.toContain('2');
+    expect(settings.redactUnmatched).toEqual(['auth.password', 'items.5']);
+  });
+
+  it('refuses a server URL with credentials, or one that does not parse, without echoing it', () => {
+    for (const server of ['https://ann:hunter2@mcp.example.com/mcp', 'https://hunter2@[bad/mcp', 'ann:hunter2@host']) {
+      const error = thrown(() => submitSettings(new FakeHost({ ...SUBMIT, server }, RUNNER)));
+      expect({ input: error.input, leaked: error.message.includes('hunter2') }).toEqual({
+        input: 'server',
+        leaked: false,
+      });
+    }
+  });
+
+  it('refuses a redact path it cannot read, naming it', () => {
+    const error = thrown(() => submitSettings(new FakeHost({ ...SUBMIT, redact: 'items[0].key' }, RUNNER)));
+    expect(error.input).toBe('redact');
+    expect(error.message).toContain("'items[0].key'");
+    expect(error.message).toContain('items.0');
   });
 
   it.each([

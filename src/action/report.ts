@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../core/parse.js';
 import { durationSeconds, resultFileText, type JobRecord } from '../core/record.js';
 import type { JobStatus } from '../core/status.js';
+import { escapeMarkdown, markdownCode } from '../core/text.js';
 import type { ActionHost } from './host.js';
 
 /** Outputs above this many bytes are left empty; the full value is in `result-file`. */
@@ -154,17 +155,19 @@ function setBounded(host: ActionHost, file: string, what: string, values: Array<
   }
 }
 
-const escapeCell = (value: string): string => value.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-
-/** One markdown table of jobs for the step summary, with each failure's reason under it. */
+/**
+ * One markdown table of jobs for the step summary, with each failure's reason under it. Only the job ID, status,
+ * cancel reason and duration are ours; everything else (the tool name, the task ID the server chose, error messages,
+ * which quote the server) is escaped, so it shows as text and cannot become a link, an image, HTML or a table cell.
+ */
 export function summaryMarkdown(title: string, records: JobRecord[], now: Date): string {
   const rows = records.map(
     (r) =>
-      `| \`${r.jobId}\` | ${escapeCell(r.tool)} | ${r.status}${r.cancelReason ? ` (${r.cancelReason})` : ''} | ${r.remote ? `\`${r.remote.taskId}\`` : '–'} | ${formatDuration(durationSeconds(r, now) * 1000)} |`,
+      `| \`${r.jobId}\` | ${escapeMarkdown(r.tool)} | ${r.status}${r.cancelReason ? ` (${r.cancelReason})` : ''} | ${r.remote ? markdownCode(r.remote.taskId) : '–'} | ${formatDuration(durationSeconds(r, now) * 1000)} |`,
   );
   const reasons = records
     .filter((r) => r.error !== undefined)
-    .map((r) => `- \`${r.jobId}\`: ${escapeCell(r.error!.message)}`);
+    .map((r) => `- \`${r.jobId}\`: ${escapeMarkdown(r.error!.message)}`);
   return [
     `### ${title}`,
     '',

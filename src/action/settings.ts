@@ -14,14 +14,17 @@ import {
   parseJsonObject,
   parseList,
   parseInputResponses,
+  parseRedactPaths,
   parseServerUrl,
   redactedValues,
+  unmatchedRedactPaths,
   type InputResponses,
   type JsonObject,
 } from '../core/parse.js';
 import { PROTOCOL_CHOICES, type ProtocolChoice } from '../core/ports.js';
 import { STORE_KINDS, type StoreKind } from '../store/select.js';
 import type { ActionHost } from './host.js';
+import { maskServerUrl } from './secrets.js';
 
 const COMMON = ['headers', 'instance', 'state-dir', 'store', 'retention-days'] as const;
 const SUBMIT = [
@@ -79,6 +82,8 @@ export interface SubmitSettings extends CommonSettings {
   tool: string;
   arguments: JsonObject;
   redact: string[];
+  /** The `redact` paths that name nothing in the arguments: the step warns about each. */
+  redactUnmatched: string[];
   ttlMs?: number;
   timeoutMs?: number;
   jobKey?: string;
@@ -157,9 +162,11 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
   const read = reader(host, entry) as InputReader<'submit'>;
   const shared = common(read, host);
   const server = parseServerUrl('server', required(read, 'server', 'the MCP server URL')).toString();
+  // Before anything can log the URL (an error naming the server, say): its query values may be keys.
+  maskServerUrl(host, server);
   const tool = required(read, 'tool', 'the name of the tool to call');
   const args = parseJsonObject('arguments', read('arguments'));
-  const redact = parseList(read('redact'));
+  const redact = parseRedactPaths('redact', read('redact'));
   for (const value of redactedValues(args, redact)) host.setSecret(value);
   const ttlMs = parseDuration('task-ttl', read('task-ttl'));
   const timeoutMs = parseDuration('timeout-minutes', read('timeout-minutes'), 'm');
@@ -180,6 +187,7 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
     tool,
     arguments: args,
     redact,
+    redactUnmatched: unmatchedRedactPaths(args, redact),
     ...(ttlMs === undefined ? {} : { ttlMs }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   };

@@ -11,6 +11,7 @@ import { formatDuration } from '../core/parse.js';
 import type { JobStore } from '../core/ports.js';
 import type { JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
+import { inert } from '../core/text.js';
 import { commandContext, githubProvenance } from './context.js';
 import type { ActionHost } from './host.js';
 import {
@@ -32,6 +33,7 @@ import {
   type SubmitSettings,
   type WaitOptions,
 } from './settings.js';
+import { maskServerUrl } from './secrets.js';
 import { onStopSignals, type Interrupt } from './signals.js';
 
 /** State the main step leaves for its post step (`STATE_*`). */
@@ -53,6 +55,11 @@ async function submitAndReport(
   const ctx = commandContext(host, settings, {
     ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
   });
+  for (const path of settings.redactUnmatched) {
+    host.log.warning(
+      `Input 'redact': '${inert(path)}' names nothing in the arguments, so nothing is redacted for it (check the spelling: auth.password for a nested key, items.0.token for one element of an array, items[].token for every element)`,
+    );
+  }
   try {
     const job = await submitJob(ctx, {
       ...(settings.jobKey === undefined ? {} : { jobKey: settings.jobKey }),
@@ -68,7 +75,7 @@ async function submitAndReport(
       ...(settings.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + settings.timeoutMs) }),
     });
     writeIdentity(host, job);
-    host.log.info(`Submitted ${job.jobId} (task ${job.remote?.taskId ?? 'none'}): ${job.status}`);
+    host.log.info(`Submitted ${job.jobId} (task ${inert(job.remote?.taskId ?? 'none')}): ${job.status}`);
     return job;
   } catch (error) {
     // The failed job is recorded: point the outputs and the summary at it before reporting the error.
@@ -124,6 +131,8 @@ async function waitAndReport(
     ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
   });
   const known = await Promise.all(refs.map((ref) => resolveJob(ctx, settings.instance, ref)));
+  // The records hold the server URLs: mask their query values before anything about the jobs is logged.
+  for (const job of known) maskServerUrl(host, job.server.url);
   const ids = [...new Set(known.map((job) => job.jobId))];
   onResolved(ids);
   const request = (job: string): WaitRequest => ({
@@ -143,7 +152,7 @@ async function waitAndReport(
       ? await all()
       : await host.log.group(
           pending.length === 1
-            ? `Waiting for ${pending[0]!.jobId} (${pending[0]!.tool}, task ${pending[0]!.remote?.taskId ?? 'none'})`
+            ? `Waiting for ${pending[0]!.jobId} (${inert(pending[0]!.tool)}, task ${inert(pending[0]!.remote?.taskId ?? 'none')})`
             : `Waiting for ${pending.length} jobs: ${pending.map((job) => job.jobId).join(', ')}`,
           all,
         );
@@ -194,37 +203,41 @@ async function withResult(store: JobStore, job: JobRecord): Promise<JobRecord> {
   return { ...job, result: await store.result(job) };
 }
 
-/** Why a finished wait is a failure, or undefined when the job completed without a tool error. */
+/**
+ * Why a finished wait is a failure, or undefined when the job completed without a tool error. Everything the server
+ * chose (task ID, messages, the tool's error text) is made inert: it goes into an annotation and the log.
+ */
 function failureOf(result: WaitResult): string | undefined {
   const job = result.record;
+  const task = inert(job.remote?.taskId ?? '');
   const duration = formatDuration(Date.parse(job.finishedAt ?? new Date().toISOString()) - Date.parse(job.createdAt));
   if (result.end === 'timeout') {
-    return `Job ${job.jobId} timed out (${duration} after submit); task ${job.remote?.taskId ?? ''} ${job.status === 'canceled' ? 'was canceled on the server' : `is still ${job.remoteStatus ?? job.status} on the server`}`;
+    return `Job ${job.jobId} timed out (${duration} after submit); task ${task} ${job.status === 'canceled' ? 'was canceled on the server' : `is still ${job.remoteStatus ?? job.status} on the server`}`;
   }
   if (result.end === 'interrupted') {
-    return `The step was stopped and cancelling task ${job.remote?.taskId ?? ''} failed; job ${job.jobId} is still ${job.status}`;
+    return `The step was stopped and cancelling task ${task} failed; job ${job.jobId} is still ${job.status}`;
   }
   switch (job.status) {
     case 'completed':
       if (!isErrorResult(job)) return undefined;
-      return `Job ${job.jobId} completed, but tool ${job.tool} reported an error (isError)${errorText(job)}`;
+      return `Job ${job.jobId} completed, but tool ${inert(job.tool)} reported an error (isError)${errorText(job)}`;
     case 'failed':
-      return `Job ${job.jobId} failed: ${job.error?.message ?? job.statusMessage ?? 'the task failed'}`;
+      return `Job ${job.jobId} failed: ${inert(job.error?.message ?? job.statusMessage ?? 'the task failed')}`;
     case 'canceled':
       return job.cancelReason === 'timeout'
-        ? `Job ${job.jobId} timed out (${duration} after submit); task ${job.remote?.taskId ?? ''} was canceled on the server`
+        ? `Job ${job.jobId} timed out (${duration} after submit); task ${task} was canceled on the server`
         : job.cancelReason === 'signal'
-          ? `The step was stopped; job ${job.jobId} was canceled (task ${job.remote?.taskId ?? 'none'})`
-          : `Job ${job.jobId} was canceled${job.statusMessage ? `: ${job.statusMessage}` : ''}`;
+          ? `The step was stopped; job ${job.jobId} was canceled (task ${inert(job.remote?.taskId ?? 'none')})`
+          : `Job ${job.jobId} was canceled${job.statusMessage ? `: ${inert(job.statusMessage)}` : ''}`;
     default:
       return `Job ${job.jobId} is ${job.status}`;
   }
 }
 
-/** The start of a tool's error text, for a failure message. */
+/** The start of a tool's error text, for a failure message: inert, on one line. */
 function errorText(job: JobRecord): string {
   const text = resultText(job.result).trim();
-  return text === '' ? '' : `: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`;
+  return text === '' ? '' : `: ${inert(text.length > 300 ? `${text.slice(0, 300)}…` : text)}`;
 }
 
 export async function waitStep(host: ActionHost): Promise<void> {
@@ -258,21 +271,23 @@ export async function callStep(host: ActionHost): Promise<void> {
 export async function cancelStep(host: ActionHost): Promise<void> {
   const settings = cancelSettings(host);
   const ctx = commandContext(host, settings);
+  // Resolved here (not only in cancelJob) to mask the record's server URL before anything names it; the job is then
+  // passed by ID, so `latest` cannot turn into another job in between.
+  const job = await resolveJob(ctx, settings.instance, settings.job);
+  maskServerUrl(host, job.server.url);
   let result;
   try {
     result = await cancelJob(ctx, {
       instance: settings.instance,
-      job: settings.job,
+      job: job.jobId,
       headers: settings.headers,
       ...(settings.reason === undefined ? {} : { reason: settings.reason }),
     });
   } catch (error) {
     // What the server answered is the outcome to report: the outputs say where the job stands, then the step fails.
-    const job = await resolveJob(ctx, settings.instance, settings.job).catch(() => undefined);
-    if (job !== undefined) {
-      writeIdentity(host, job);
-      await host.summary(summaryMarkdown('mcp-jobs cancel', [job], new Date()));
-    }
+    const current = (await ctx.store.get(settings.instance, job.jobId).catch(() => undefined)) ?? job;
+    writeIdentity(host, current);
+    await host.summary(summaryMarkdown('mcp-jobs cancel', [current], new Date()));
     throw error;
   }
   const { record, sent } = result;
@@ -306,12 +321,13 @@ export async function postStep(host: ActionHost): Promise<void> {
     const job = await ctx.store.get(instance, jobId);
     if (job === undefined)
       throw new JobError('JOB_NOT_FOUND', `mcp-jobs post: job ${jobId} is not in ${ctx.store.description}`, { jobId });
+    maskServerUrl(host, job.server.url);
     if (isTerminal(job.status)) {
       host.log.info(`mcp-jobs post: ${jobId} already ended ${job.status}`);
       continue;
     }
     host.log.warning(
-      `mcp-jobs post: the main step ended before ${jobId} did; cancelling task ${job.remote?.taskId ?? 'none'}`,
+      `mcp-jobs post: the main step ended before ${jobId} did; cancelling task ${inert(job.remote?.taskId ?? 'none')}`,
     );
     const { record } = await cancelJob(ctx, {
       instance,

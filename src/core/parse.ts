@@ -98,15 +98,43 @@ export function parseHeaders(input: string, raw: string): Record<string, string>
     if (value === '') {
       throw invalidInput(input, `line ${index + 1} gives its header an empty value`);
     }
-    if (/[\r\n\0]/.test(value)) {
-      throw invalidInput(input, `line ${index + 1} has a control character in the value of '${name}'`);
+    // Found here rather than by fetch at request time, whose error is about a "ByteString". Neither says which
+    // character it was: the value is a secret, and even one character of it is not for the log.
+    // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+    if (/[\0-\x08\n-\x1f\x7f-\x9f]/.test(value)) {
+      throw invalidInput(
+        input,
+        `line ${index + 1} has a control character in the value of '${name}' (only tab is allowed; the value is not shown)`,
+      );
+    }
+    if (/[^\0-\xff]/u.test(value)) {
+      throw invalidInput(
+        input,
+        `line ${index + 1} has a character beyond Latin-1 in the value of '${name}': HTTP sends header values as bytes (0-255), so encode it (percent- or base64-encoding), or look for a typographic quote or dash pasted into it (the value is not shown)`,
+      );
     }
     headers[name] = value;
   });
   return headers;
 }
 
-/** Parses the server URL: http or https only, no credentials in the URL (they would end up in the job record). */
+const KNOWN_SCHEMES = new Set([
+  'ftp:',
+  'file:',
+  'ws:',
+  'wss:',
+  'ssh:',
+  'git:',
+  'mailto:',
+  'data:',
+  'javascript:',
+  'unix:',
+]);
+
+/**
+ * Parses the server URL: http or https only, no credentials in the URL (they would end up in the job record). No error
+ * quotes the URL: it may hold a password or token, and a URL that does not parse cannot be cut into safe parts.
+ */
 export function parseServerUrl(input: string, raw: string): URL {
   const value = raw.trim();
   if (value === '') throw invalidInput(input, 'is required (the MCP server URL)');
@@ -114,16 +142,22 @@ export function parseServerUrl(input: string, raw: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw invalidInput(input, `must be an http(s) URL (got '${value}')`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidInput(input, `must be an http(s) URL; '${url.protocol}' is not supported`);
+    throw invalidInput(
+      input,
+      `is not a valid URL (expected an http(s) URL like https://mcp.example.com/mcp; the value is not shown, as it may hold a secret)`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw invalidInput(
       input,
-      'must not carry credentials; pass them in the headers input instead (an Authorization header)',
+      'must not carry credentials (user:password@ before the host); pass them in the headers input instead (an Authorization header)',
     );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    // Only a well-known scheme is named: in `user:token@host` (no http://) the "scheme" is the user name.
+    const named = KNOWN_SCHEMES.has(url.protocol) ? `; '${url.protocol}' is not supported` : ' (it has another scheme)';
+    const hint = value.includes('@') ? '; credentials (user:password@) are not allowed in it either' : '';
+    throw invalidInput(input, `must be an http(s) URL${named}${hint}`);
   }
   return url;
 }
@@ -158,22 +192,81 @@ export function parseList(raw: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** Returns a copy of `args` with each named path (`token`, `auth.password`) replaced by `***`. */
+/**
+ * A `redact` path, one step per segment:
+ * - `name`: the key `name` of an object (`auth.password`: key `password` inside key `auth`);
+ * - a segment of digits, `items.0`: element 0 of an array (of an object, the key `0`);
+ * - `[]` right after a segment, `items[]`: every element of an array (`items[].token`, `grid[][]`, `a[].b[].c`).
+ * Keys cannot contain `.`, `[` or `]`. A path starts with an argument name.
+ */
+type PathStep = { key: string } | { each: true };
+
+function pathSteps(path: string): PathStep[] | undefined {
+  const steps: PathStep[] = [];
+  for (const part of path.split('.')) {
+    const match = /^([^[\]]+)((?:\[\])*)$/.exec(part);
+    if (match === null) return undefined;
+    steps.push({ key: match[1]! });
+    for (let i = 0; i < match[2]!.length / 2; i++) steps.push({ each: true });
+  }
+  return steps;
+}
+
+/**
+ * Parses the `redact` input: argument paths, comma or newline separated (syntax at `PathStep`). A path that cannot
+ * be read is an error naming it: a typo must not leave a secret unredacted in silence.
+ */
+export function parseRedactPaths(input: string, raw: string): string[] {
+  const paths = parseList(raw);
+  for (const path of paths) {
+    if (pathSteps(path) !== undefined) continue;
+    const hint = /\[\d+\]/.test(path)
+      ? `; write items.0 for one element of an array`
+      : /\[[^\]]/.test(path)
+        ? `; [] stands for every element of an array and takes nothing inside`
+        : '';
+    throw invalidInput(
+      input,
+      `has an unreadable path '${path}': use names separated by dots (auth.password), a number for one element of an array (items.0.token) and [] for every element (items[].token)${hint}`,
+    );
+  }
+  return paths;
+}
+
+/** Where a path leads in `root`: each match as the container and the key or index to it. */
+function locate(root: JsonObject, path: string): Array<{ parent: JsonObject | JsonValue[]; key: string | number }> {
+  const steps = pathSteps(path);
+  if (steps === undefined) return [];
+  let here: Array<{ parent: JsonObject | JsonValue[]; key: string | number }> = [];
+  let nodes: JsonValue[] = [root];
+  for (const step of steps) {
+    here = [];
+    for (const node of nodes) {
+      if (node === null || typeof node !== 'object') continue;
+      if ('each' in step) {
+        if (Array.isArray(node)) node.forEach((_v, i) => here.push({ parent: node, key: i }));
+      } else if (Array.isArray(node)) {
+        const index = /^\d+$/.test(step.key) ? Number(step.key) : -1;
+        if (index >= 0 && index < node.length) here.push({ parent: node, key: index });
+      } else if (Object.hasOwn(node, step.key)) {
+        here.push({ parent: node, key: step.key });
+      }
+    }
+    nodes = here.map(({ parent, key }) => (parent as Record<string | number, JsonValue>)[key]!);
+  }
+  return here;
+}
+
+/** Returns a copy of `args` with whatever each path (`token`, `auth.password`, `items[].key`) names replaced by `***`. */
 export function redactArguments(args: JsonObject, paths: readonly string[]): JsonObject {
   const copy = structuredClone(args);
   for (const path of paths) {
-    const keys = path.split('.');
-    let node: JsonValue | undefined = copy;
-    for (const [i, key] of keys.entries()) {
-      if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, key)) break;
-      if (i === keys.length - 1) node[key] = '***';
-      else node = node[key];
-    }
+    for (const { parent, key } of locate(copy, path)) (parent as Record<string | number, JsonValue>)[key] = '***';
   }
   return copy;
 }
 
-/** Every string value inside the named argument paths: they are masked in logs like header values. */
+/** Every string and number inside what the paths name: they are masked in logs like header values. */
 export function redactedValues(args: JsonObject, paths: readonly string[]): string[] {
   const found: string[] = [];
   const collect = (v: JsonValue | undefined): void => {
@@ -182,13 +275,14 @@ export function redactedValues(args: JsonObject, paths: readonly string[]): stri
     else if (v !== null && typeof v === 'object') Object.values(v).forEach(collect);
   };
   for (const path of paths) {
-    let node: JsonValue | undefined = args;
-    for (const key of path.split('.')) {
-      node = node !== null && typeof node === 'object' && !Array.isArray(node) ? node[key] : undefined;
-    }
-    collect(node);
+    for (const { parent, key } of locate(args, path)) collect((parent as Record<string | number, JsonValue>)[key]);
   }
   return found.filter((s) => s !== '');
+}
+
+/** The paths that name nothing in `args` (a typo, or an empty array under `[]`): the step warns about each. */
+export function unmatchedRedactPaths(args: JsonObject, paths: readonly string[]): string[] {
+  return paths.filter((path) => locate(args, path).length === 0);
 }
 
 /** An answer to a task's input request: an elicitation result. */

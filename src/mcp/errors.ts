@@ -3,6 +3,7 @@
  * (ext-tasks DispatchError → SDK HTTP error → fetch TypeError → system error), so this walks the cause chain.
  */
 import { describeError, JobError, type JobErrorDetails } from '../core/errors.js';
+import { inert } from '../core/text.js';
 
 interface ErrorLike {
   name?: string;
@@ -94,7 +95,8 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
   if (error instanceof JobError) return error;
   const links = chain(error);
   const details: JobErrorDetails = { cause: error, ...(ctx.jobId ? { jobId: ctx.jobId } : {}) };
-  const reason = describeError(error);
+  // What the server said, on one line: it ends up in log lines and annotations.
+  const reason = inert(describeError(error));
   const status = httpStatus(links);
   const code = rpcCode(error);
   const text = links.map((l) => `${l.message ?? ''} ${JSON.stringify(l.data ?? '')}`).join(' ');

@@ -4,6 +4,7 @@ import { LATEST } from '../parse.js';
 import type { Clock, JobStore, Log, TaskClient, TaskSnapshot } from '../ports.js';
 import { applyChange, type AppliedChange, type JobChange, type JobRecord } from '../record.js';
 import { localStatus } from '../status.js';
+import { inert } from '../text.js';
 
 export interface CommandContext {
   store: JobStore;
@@ -74,12 +75,15 @@ export function changeFromSnapshot(task: TaskSnapshot): JobChange {
   return change;
 }
 
-/** One log line per status change: `job_x: running (remote working): Gathering sources...`. */
+/**
+ * One log line per status change: `job_x: running (remote working): Gathering sources...`. The status message is the
+ * server's text: made inert, it stays on this line and cannot become a workflow command.
+ */
 export function statusLine(record: JobRecord): string {
   const remote =
     record.remoteStatus !== undefined && localStatus(record.remoteStatus) !== record.status
       ? ` (server: ${record.remoteStatus})`
       : '';
-  const message = record.statusMessage !== undefined ? `: ${record.statusMessage}` : '';
+  const message = record.statusMessage !== undefined ? `: ${inert(record.statusMessage)}` : '';
   return `${record.jobId}: ${record.status}${remote}${message}`;
 }
