@@ -119,7 +119,7 @@ describe('jobs of one run share job records', () => {
     const taskId = sub.outputs['task-id']!;
     expect(sub.outputs.status).toBe('running');
     expect(cacheKeys()).toEqual(
-      expect.arrayContaining([`mcp-jobs~default~${jobId}~r000002`, expect.stringMatching(`~run${run}~new~`)]),
+      expect.arrayContaining([`mcp-jobs~default~${jobId}~r000003`, expect.stringMatching(`~run${run}~new~`)]),
     );
 
     const b = newJob(run, 'smoke');
@@ -152,7 +152,7 @@ describe('jobs of one run share job records', () => {
     expectSuccess(sub);
     expect(messages(sub, 'warning')).toEqual([]);
     const jobId = sub.outputs['job-id']!;
-    const artifact = service.state.artifacts.find((x) => x.name === `mcp-jobs~default~${jobId}~r000002`);
+    const artifact = service.state.artifacts.find((x) => x.name === `mcp-jobs~default~${jobId}~r000003`);
     expect(artifact).toMatchObject({ finalized: true, runId: run, jobId: 'deploy' });
     // retention-days defaults to 1.
     const retention = Date.parse(artifact!.expiresAt) - Date.parse(artifact!.createdAt);
@@ -258,7 +258,7 @@ describe('jobs of one run share job records', () => {
       expect(record).toMatchObject({
         jobId: ids[i],
         status: 'running',
-        revision: 2,
+        revision: 3,
         tool: 'slow',
         arguments: args(i),
         remote: { taskId: runs[i]!.outputs['task-id'] },
@@ -268,7 +268,7 @@ describe('jobs of one run share job records', () => {
     expect(warnings).toEqual([]);
     // One revision entry per job, finalized once.
     for (const id of ids) {
-      expect(cacheKeys().filter((key) => key.includes(`~${id}~r`))).toEqual([`mcp-jobs~default~${id}~r000002`]);
+      expect(cacheKeys().filter((key) => key.includes(`~${id}~r`))).toEqual([`mcp-jobs~default~${id}~r000003`]);
     }
   }, 150_000);
 

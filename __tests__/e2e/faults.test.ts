@@ -102,6 +102,16 @@ async function submitThrough(
 
 const isPoll = (r: ProxiedRequest): boolean => r.rpcMethod === 'tasks/get';
 
+/** The first line matching `pattern` that the server writes after `mark` (an offset into its stdout). */
+async function nextLine(server: RunningServer, mark: number, pattern: RegExp): Promise<RegExpExecArray> {
+  for (let waited = 0; waited < 30_000; waited += 25) {
+    const match = pattern.exec(server.stdout().slice(mark));
+    if (match !== null) return match;
+    await pause(25);
+  }
+  throw new Error(`the server wrote no line matching ${pattern} within 30 s`);
+}
+
 describe.each(GENERATIONS)('faults during a wait ($name)', (gen) => {
   let server: RunningServer;
   beforeAll(async () => {
@@ -273,15 +283,15 @@ describe('no orphan after a kill (2025-11-25)', () => {
 
   async function killedSubmit(tool: string, args: object): Promise<{ temp: string; jobId: string; taskId: string }> {
     const temp = runnerTemp();
-    const created = server.waitForStdout(/^CREATED (\S+) /m, 30_000);
     const mark = server.stdout().length;
+    const created = nextLine(server, mark, /^CREATED (\S+) /m);
     const run = await runEntry('submit', {
       runnerTemp: temp,
       inputs: { server: server.url, tool, arguments: JSON.stringify(args) },
       signalAfter: { signal: 'SIGKILL', when: created },
     });
     expect(run.signal).toBe('SIGKILL');
-    const taskId = /^CREATED (\S+) /m.exec(server.stdout().slice(mark))?.[1] ?? (await created)[1]!;
+    const taskId = (await created)[1]!;
     const jobId = fs.readdirSync(`${temp}/mcp-jobs/instances/default/jobs`)[0]!.replace(/\.json$/, '');
     // The submit died before the reply: the record names the session the call went over, and no task.
     const record = readRecord(temp, jobId);

@@ -154,7 +154,7 @@ describe('wait: questions', () => {
     const h = harness();
     const job = h.store.seed(runningJob());
     h.conn.onWatch = async (_remote, options) => {
-      await options.onUnanswered?.({ message: 'elicitation: Which region?' });
+      await options.onQuestion?.({ message: 'elicitation: Which region?' }, false);
       throw new JobError('INPUT_REQUIRED', 'Task task-1 asks for input', { retryable: false });
     };
     const error = await rejected(
@@ -171,6 +171,26 @@ describe('wait: questions', () => {
       status: 'input_required',
       pendingInput: { message: 'elicitation: Which region?', delivered: true },
     });
+  });
+
+  it('records a question that input-responses answered in the history, and says it was answered', async () => {
+    const h = harness();
+    const job = h.store.seed(runningJob());
+    h.conn.onWatch = async (remote, options) => {
+      await options.onQuestion?.({ message: 'elicitation: Which region?', taskId: remote.taskId }, true);
+      return { status: 'completed', result: RESULT };
+    };
+    const result = await waitJob(h.ctx, {
+      instance: 'default',
+      job: job.jobId,
+      headers: HEADERS,
+      cancelOnTimeout: true,
+      answersInput: true,
+    });
+    expect(result.record.status).toBe('completed');
+    expect(result.record.pendingInput).toBeUndefined();
+    expect(result.record.events.map((e) => e.status)).toEqual(['queued', 'running', 'input_required', 'completed']);
+    expect(h.log.infos.some((line) => line.includes('answered the server'))).toBe(true);
   });
 
   it('fails at once when an earlier step met a 2025-11-25 question the server still waits on', async () => {

@@ -282,7 +282,7 @@ describe('waitJob: an unreachable server', () => {
     expect(h.clock.now().getTime() - T0.getTime()).toBe(5_000);
   });
 
-  it('reports the server unreachable (and sends no cancel) when the deadline passes during a retry pause', async () => {
+  it('tries a cancel at the deadline even while the server was unreachable, then reports it unreachable', async () => {
     const h = harness();
     const job = seeded(h);
     h.tasks.onOpen = async () => {
@@ -292,8 +292,22 @@ describe('waitJob: an unreachable server', () => {
     const error = await rejected(waitJob(h.ctx, request(job.jobId, { timeoutMs: 5 })));
     expect(error.code).toBe('SERVER_UNREACHABLE');
     expect(error.message).toContain('task-1');
-    expect(h.tasks.opens).toHaveLength(1);
+    // The wait's own connection, then the cancel's: both refused.
+    expect(h.tasks.opens).toHaveLength(2);
     expect(h.store.puts).toHaveLength(0);
+  });
+
+  it('cancels the task when the server is back just as the deadline passes', async () => {
+    const h = harness();
+    const job = seeded(h);
+    h.tasks.onOpen = async (attempt) => {
+      if (attempt === 1) throw unreachable();
+      return h.conn;
+    };
+    h.clock.hang = true;
+    const result = await waitJob(h.ctx, request(job.jobId, { timeoutMs: 5 }));
+    expect(h.conn.cancelCalls).toHaveLength(1);
+    expect(result.record).toMatchObject({ status: 'canceled', cancelReason: 'timeout' });
   });
 });
 

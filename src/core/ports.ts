@@ -99,17 +99,18 @@ export interface WatchOptions {
   /** Called for every status the server reports, in order. */
   onStatus: (task: TaskSnapshot) => void | Promise<void>;
   /**
-   * Called when the server asks a question nobody supplied an answer for. The question stays unanswered (a later
-   * answer may still reach it) and the watch ends with an INPUT_REQUIRED JobError.
+   * Called when the server asks a question (an elicitation), whether `input-responses` answered it or not. An
+   * unanswered question stays unanswered (a later answer may still reach it) and the watch ends with an
+   * INPUT_REQUIRED JobError.
    */
-  onUnanswered?: (question: UnansweredQuestion) => void | Promise<void>;
+  onQuestion?: (question: ServerQuestion, answered: boolean) => void | Promise<void>;
   /** Stops watching (not the remote task). */
   signal: AbortSignal;
   /** Never poll more often than this. */
   pollFloorMs?: number;
 }
 
-export interface UnansweredQuestion {
+export interface ServerQuestion {
   /** The server's question, as it sent it (untrusted text). */
   message: string;
   /** The task it belongs to, when the server said so. */

@@ -39,7 +39,7 @@ import type {
   TaskOutcome,
   TaskSnapshot,
   ToolCall,
-  UnansweredQuestion,
+  ServerQuestion,
   WatchOptions,
 } from '../core/ports.js';
 import type { Generation, RemoteRef, SessionRef } from '../core/record.js';
@@ -253,7 +253,7 @@ class McpTaskConnection implements TaskConnection {
   private v2 = false;
   private dispatch: ReturnType<typeof v2Dispatch> | undefined;
   /** Questions nobody had an answer for, by the watch that should hear of them. */
-  private readonly questionListeners = new Set<(question: UnansweredQuestion) => void>();
+  private readonly questionListeners = new Set<(question: ServerQuestion, answered: boolean) => void>();
 
   constructor(private readonly parts: ConnectionParts) {
     this.url = parts.url;
@@ -497,10 +497,12 @@ class McpTaskConnection implements TaskConnection {
     let unanswered: JobError | undefined;
     let wake: () => void = () => undefined;
     const woken = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
-    const listener = (question: UnansweredQuestion): void => {
+    const listener = (question: ServerQuestion, answered: boolean): void => {
       if (question.taskId !== undefined && question.taskId !== remote.taskId) return;
-      unanswered ??= this.unansweredError(remote, question);
-      void Promise.resolve(options.onUnanswered?.(question)).finally(() => wake());
+      if (!answered) unanswered ??= this.unansweredError(remote, question);
+      void Promise.resolve(options.onQuestion?.(question, answered)).finally(() => {
+        if (!answered) wake();
+      });
     };
     this.questionListeners.add(listener);
     // Server requests outside tasks/result (elicitations of tools that do not tie them to the task) come on the
@@ -684,11 +686,11 @@ class McpTaskConnection implements TaskConnection {
         continue;
       }
       const params = isObject(request) && isObject(request.params) ? request.params : {};
-      const question: UnansweredQuestion = {
+      const question: ServerQuestion = {
         message: `${typeof method === 'string' ? method.replace('elicitation/create', 'elicitation') : 'request'} '${key}'${typeof params.message === 'string' ? `: ${params.message}` : ''}`,
         taskId: remote.taskId,
       };
-      await options.onUnanswered?.(question);
+      await options.onQuestion?.(question, false);
       throw this.unansweredError(remote, question);
     }
     if (Object.keys(answers).length === 0) return;
@@ -712,18 +714,18 @@ class McpTaskConnection implements TaskConnection {
   private onElicitation(request: { params?: JsonObject }): Promise<InputResponse & Record<string, unknown>> {
     const params = request.params ?? {};
     const answer = this.answerFor(undefined);
-    if (answer !== undefined) return Promise.resolve({ ...answer });
     const meta = isObject(params._meta) ? params._meta : {};
     const related = isObject(meta[RELATED_TASK]) ? meta[RELATED_TASK].taskId : undefined;
-    const question: UnansweredQuestion = {
+    const question: ServerQuestion = {
       message: `elicitation${typeof params.message === 'string' ? `: ${params.message}` : ''}`,
       ...(typeof related === 'string' ? { taskId: related } : {}),
     };
-    for (const listener of this.questionListeners) listener(question);
+    for (const listener of this.questionListeners) listener(question, answer !== undefined);
+    if (answer !== undefined) return Promise.resolve({ ...answer });
     return new Promise<never>(() => undefined);
   }
 
-  private unansweredError(remote: RemoteRef, question: UnansweredQuestion): JobError {
+  private unansweredError(remote: RemoteRef, question: ServerQuestion): JobError {
     return new JobError(
       'INPUT_REQUIRED',
       `Task ${inert(remote.taskId)} asks for input (${inert(question.message).replace(/[.:]*$/, '')}). Answer it with the input-responses input of wait, or cancel the job`,

@@ -154,16 +154,24 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
               if (task.status === 'input_required' && req.answersInput !== true) throw needsInput(job);
             });
           },
-          onUnanswered: (question) =>
-            track({
+          onQuestion: async (question, answered) => {
+            // A question tied to the task puts it in input_required on the server too (its poll may not show it
+            // before the answer moved it on); one sent on the session's own stream says nothing of the task.
+            await track({
               status: 'input_required',
+              ...(question.taskId === remote.taskId ? { remoteStatus: 'input_required' as const } : {}),
               statusMessage: question.message,
-              pendingInput: {
-                message: question.message,
-                askedAt: ctx.clock.now().toISOString(),
-                delivered: remote.generation === '2025-11-25',
-              },
-            }),
+              pendingInput: answered
+                ? null
+                : {
+                    message: question.message,
+                    askedAt: ctx.clock.now().toISOString(),
+                    delivered: remote.generation === '2025-11-25',
+                  },
+            });
+            if (answered)
+              ctx.log.info(`${job.jobId}: answered the server's ${inert(question.message)} from input-responses`);
+          },
         });
         await track(changeFromOutcome(outcome));
         return { record: job, end: 'terminal', fromRecord: false };
@@ -181,7 +189,12 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
         const first = unreachable === undefined;
         unreachable = { since: unreachable?.since ?? now, error };
         const giveUpAt = deadline ?? unreachable.since + (req.unreachableGraceMs ?? DEFAULT_UNREACHABLE_GRACE_MS);
-        if (now >= giveUpAt) throw stillUnreachable(job, unreachable, now);
+        if (now >= giveUpAt) {
+          // The deadline is the deadline, whether its timer or a failed request noticed it first.
+          if (deadline === undefined) throw stillUnreachable(job, unreachable, now);
+          stop.abort(new DeadlineReached());
+          throw stop.signal.reason;
+        }
         const delay = pause.next();
         // Once per outage, then quietly: a long outage must not flood the log.
         if (first) {
@@ -201,9 +214,10 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     await writes;
     if (!stop.signal.aborted || error !== stop.signal.reason) throw error;
     const byDeadline = error instanceof DeadlineReached;
-    if (byDeadline && unreachable !== undefined) throw stillUnreachable(job, unreachable, ctx.clock.now().getTime());
+    const lastOutage = unreachable;
     const waited = formatDuration(ctx.clock.now().getTime() - started);
     if (byDeadline && !req.cancelOnTimeout) {
+      if (lastOutage !== undefined) throw stillUnreachable(job, lastOutage, ctx.clock.now().getTime());
       ctx.log.warning(
         `${job.jobId}: gave up waiting after ${waited}; the task is left running (cancel-on-timeout is false)`,
       );
@@ -218,7 +232,11 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     );
     await connection?.close();
     connection = undefined;
+    // Tried even when the server was unreachable a moment ago: it may be back, and the attempt is bounded.
     job = await cancelRemote(ctx, job, target, reason);
+    if (byDeadline && lastOutage !== undefined && !isTerminal(job.status)) {
+      throw stillUnreachable(job, lastOutage, ctx.clock.now().getTime());
+    }
     const end: WaitEnd = isTerminal(job.status) ? 'terminal' : byDeadline ? 'timeout' : 'interrupted';
     return { record: job, end, fromRecord: false };
   } finally {
