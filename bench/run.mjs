@@ -8,7 +8,8 @@
  *     latency is bounded by the poll interval.
  *  2. `submit` wall time vs a minimal hand-written client (bench/minimal-submit.mjs) doing the same MCP calls.
  *  3. `wait` on an already finished job (answered from the record) vs a bare `node -e ''`, plus one HTTP round trip.
- *  4. Bundle sizes of dist/.
+ *  4. Bundle sizes of dist/: per entry its own files, what it loads at start and all it can run, and the files all
+ *     entries share (the one bundle in dist/bundle/), in total.
  *  5. Job store latency per revision, against the local Actions service (__tests__/fixtures/actions-service.mjs,
  *     started in this process; the real @actions/cache and @actions/artifact talk to it):
  *     a. in process (bench/store-latency.mjs): one revision written and read back through the store classes of
@@ -20,8 +21,9 @@
  *     last job ends, and the peak RSS of the fan-in wait process (bench/peak-rss.mjs).
  *
  * Every entry runs as its own node process with a runner-like environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE,
- * GITHUB_STEP_SUMMARY, RUNNER_TEMP), as on a GitHub runner. Only 127.0.0.1 is contacted. Exit status 0 unless
- * something is functionally broken (an entry failed, a wait did not complete); targets are shown as ✓/✗ only.
+ * GITHUB_STEP_SUMMARY, RUNNER_TEMP), as on a GitHub runner. Only 127.0.0.1 is contacted. Each section runs on its
+ * own: one that fails (an entry failed, a wait did not complete, a fixture did not start) is reported with its
+ * error and the others still run and report; the exit status is then 1. Targets are shown as ✓/✗ only.
  *
  * Environment: BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
  * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50).
@@ -465,26 +467,44 @@ async function measureWaitFromRecord(server, runnerTemp, finishedJobs) {
   return { waitMs, bareMs, rttMs, coldMs };
 }
 
-/** 4. Bundle sizes. */
+/**
+ * 4. Bundle sizes: what each entry's own folder holds, what it shares with the others (every file of dist/ outside
+ * the entries' folders: the one bundle), and what it loads at start (its index.js and the files that imports
+ * statically; the import() chunks load only when a step needs them).
+ */
 function measureSizes() {
-  const dirSize = (dir) => {
-    let total = 0;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      total += entry.isDirectory() ? dirSize(full) : fs.statSync(full).size;
+  const dist = path.join(ROOT, 'dist');
+  const files = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const full = path.join(dir, e.name);
+      return e.isDirectory() ? files(full) : [{ file: full, bytes: fs.statSync(full).size }];
+    });
+  const all = files(dist);
+  const total = all.reduce((sum, f) => sum + f.bytes, 0);
+  const inside = (file, dir) => file.startsWith(`${dir}${path.sep}`);
+  const entryDirs = ENTRIES.map((entry) => path.join(dist, entry));
+  const shared = all.filter((f) => !entryDirs.some((dir) => inside(f.file, dir)));
+  const sharedBytes = shared.reduce((sum, f) => sum + f.bytes, 0);
+  const size = (file) => all.find((f) => f.file === file)?.bytes ?? 0;
+  /** A file and the relative files it imports statically (`import … from './x.js'`), transitively. */
+  const startFiles = (file, seen = new Set()) => {
+    if (seen.has(file) || !fs.existsSync(file)) return seen;
+    seen.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const [, spec] of text.matchAll(/(?:^|[;}\s])import\s*(?:[\w$*{}\s,]+from\s*)?["'](\.{1,2}\/[^"']+)["']/g)) {
+      startFiles(path.resolve(path.dirname(file), spec), seen);
     }
-    return total;
+    return seen;
   };
-  const rows = ENTRIES.map((entry) => {
-    const dir = path.join(ROOT, 'dist', entry);
-    const index = fs.statSync(path.join(dir, 'index.js')).size;
-    const js = fs
-      .readdirSync(dir)
-      .filter((f) => f.endsWith('.js'))
-      .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-    return { entry, index, js, dir: dirSize(dir) };
+  const rows = ENTRIES.map((entry, i) => {
+    const own = all.filter((f) => inside(f.file, entryDirs[i])).reduce((sum, f) => sum + f.bytes, 0);
+    const start = [...startFiles(path.join(entryDirs[i], 'index.js'))].reduce((sum, f) => sum + size(f), 0);
+    return { entry, own, start, runs: own + sharedBytes };
   });
-  return { rows, total: dirSize(path.join(ROOT, 'dist')) };
+  const sharedFiles = shared
+    .map((f) => ({ name: path.relative(dist, f.file), bytes: f.bytes }))
+    .sort((a, b) => b.bytes - a.bytes);
+  return { rows, total, sharedBytes, sharedFiles };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,13 +729,10 @@ function table(headers, rows) {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function report({ detection, detectionV2, submit, waitRecord, sizes, storesInProcess, storesEntries, fanIn }) {
-  const out = [];
-  out.push('');
-  out.push(`mcp-jobs benchmark — node ${process.version}, ${os.cpus().length} CPU(s), ${RUNS} runs per measurement`);
-  out.push('');
-
-  // 1
+function reportDetection(out, results) {
+  // Either generation alone is still reported; the other's figures then read n/a.
+  const detection = results.detection ?? { latencies: [], late: [] };
+  const detectionV2 = results.detectionV2 ?? { latencies: [], late: [] };
   const lat = detection.latencies;
   const lat2 = detectionV2.latencies;
   const p50 = percentile(lat, 50);
@@ -764,8 +781,9 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
     );
   }
   out.push('');
+}
 
-  // 2
+function reportSubmit(out, submit) {
   const sub = median(submit.submitMs);
   const min = median(submit.minimalMs);
   const raw = median(submit.rawMs);
@@ -804,8 +822,9 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
   );
   out.push(`   submit − minimal: ${ms(sub - min)}`);
   out.push('');
+}
 
-  // 3
+function reportWaitRecord(out, waitRecord) {
   const w = median(waitRecord.waitMs);
   const bare = median(waitRecord.bareMs);
   const rtt = median(waitRecord.rttMs);
@@ -835,26 +854,32 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
   out.push(`   ratio wait / bare node: ${(w / bare).toFixed(2)}×, difference: ${ms(w - bare)}`);
   out.push(`   target: wait ≤ ${TARGETS.waitRecordRatio} × bare + one round trip = ${ms(budget)} ${mark(w <= budget)}`);
   out.push('');
+}
 
-  // 4
+function reportSizes(out, sizes) {
   out.push('4. Bundle sizes (dist/)');
   out.push(
     table(
-      ['entry', 'index.js', 'all .js (with chunks)', 'directory'],
-      sizes.rows.map((r) => [`dist/${r.entry}`, kib(r.index), kib(r.js), kib(r.dir)]),
+      ['entry', 'own files', 'loads at start', 'all it can run (own + shared)'],
+      sizes.rows.map((r) => [`dist/${r.entry}/`, kib(r.own), kib(r.start), kib(r.runs)]),
     ),
   );
+  out.push(
+    `   shared by all ${ENTRIES.length} entries: ${kib(sizes.sharedBytes)} in ${sizes.sharedFiles.length} files` +
+      ` (${((100 * sizes.sharedBytes) / sizes.total).toFixed(1)}% of dist/):`,
+  );
+  for (const f of sizes.sharedFiles) out.push(`     ${f.name.padEnd(28)} ${kib(f.bytes).padStart(12)}`);
   out.push(`   total dist/: ${kib(sizes.total)} (${sizes.total} bytes)`);
   out.push('');
+}
 
-  // 5a
+function reportStoresInProcess(out, storesInProcess) {
   const si = storesInProcess;
   const label = {
     local: 'local (LocalJobStore)',
     cache: 'Actions cache (CacheBlobs)',
     artifact: 'artifacts (ArtifactBlobs)',
   };
-  out.push('5. Job store latency per revision, against the local Actions service (127.0.0.1, in the bench process)');
   out.push(
     `   a. in process: the src/store classes (transpiled as-is, real @actions/cache and @actions/artifact), ${si.rounds - 1} revisions` +
       ` of one ${si.stores[0].bytes}-byte record (a real completed job's) per store, each read back and checked; median`,
@@ -894,8 +919,9 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
       .join(', ')}`,
   );
   out.push(`      (transpiling ${si.transpiled.files} src files took ${ms(si.transpiled.ms)}, not counted)`);
+}
 
-  // 5b
+function reportStoresEntries(out, storesEntries) {
   const se = storesEntries;
   const sub0 = median(se.submitMs.local);
   const localCopy = median(se.waits.local.localCopyMs);
@@ -922,8 +948,9 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
       ' is not read for an ended local copy)',
   );
   out.push('');
+}
 
-  // 6
+function reportFanIn(out, fanIn) {
   const f = fanIn.fanIn;
   const singleWall = median(fanIn.singles.map((x) => x.wallMs));
   const singleLeft = median(fanIn.singles.map((x) => x.leftMs));
@@ -971,6 +998,41 @@ function report({ detection, detectionV2, submit, waitRecord, sizes, storesInPro
     `   single samples (wall/left/tail): ${fanIn.singles.map((x) => `${x.wallMs.toFixed(0)}/${x.leftMs.toFixed(0)}/${x.tailMs.toFixed(0)}`).join(', ')}`,
   );
   out.push('');
+}
+
+/**
+ * Prints every section that was measured; a section that failed (or could not run) is printed as its error, so one
+ * broken measurement never hides the others.
+ */
+function report(results, failures) {
+  const out = [];
+  out.push('');
+  out.push(`mcp-jobs benchmark — node ${process.version}, ${os.cpus().length} CPU(s), ${RUNS} runs per measurement`);
+  out.push('');
+  const failed = (title, keys) => {
+    out.push(`${title}: NOT MEASURED`);
+    for (const key of keys)
+      if (failures[key]) out.push(`   ${SECTION_LABELS[key]}: ${failures[key].replace(/\n/g, '\n   ')}`);
+    out.push('');
+  };
+  if (results.detection || results.detectionV2) {
+    if (failures.detection || failures.detectionV2)
+      failed('1. Completion detection (partly)', ['detection', 'detectionV2']);
+    reportDetection(out, results);
+  } else failed('1. Completion detection', ['detection', 'detectionV2']);
+  if (results.submit) reportSubmit(out, results.submit);
+  else failed('2. Submit wall time', ['submit']);
+  if (results.waitRecord) reportWaitRecord(out, results.waitRecord);
+  else failed('3. wait on an already finished job', ['waitRecord']);
+  if (results.sizes) reportSizes(out, results.sizes);
+  else failed('4. Bundle sizes', ['sizes']);
+  out.push('5. Job store latency per revision, against the local Actions service (127.0.0.1, in the bench process)');
+  if (results.storesInProcess) reportStoresInProcess(out, results.storesInProcess);
+  else failed('   a. in process', ['storesInProcess']);
+  if (results.storesEntries) reportStoresEntries(out, results.storesEntries);
+  else failed('   b. through the entries', ['storesEntries']);
+  if (results.fanIn) reportFanIn(out, results.fanIn);
+  else failed('6. Fan-in', ['fanIn']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -997,6 +1059,34 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Section keys (results, failures) and their progress labels. */
+const SECTION_LABELS = {
+  detection: '1. detection v1',
+  detectionV2: '1. detection v2',
+  submit: '2. submit',
+  waitRecord: '3. wait/rec',
+  sizes: '4. sizes',
+  storesInProcess: '5a. stores',
+  storesEntries: '5b. stores',
+  fanIn: '6. fan-in',
+};
+/** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
+const FALLBACK_SUBMIT_MS = 500;
+
+const messageOf = (error) => (error instanceof BenchFailure ? error.message : String(error?.stack ?? error));
+
+/** A job submitted and waited for to its end (a record with a result), for sections whose usual one is missing. */
+async function finishedJob(server, runnerTemp) {
+  const { jobId } = await submitJob(server, runnerTemp, slowInputs(server, 50));
+  const wait = await runEntry('wait', runnerTemp, { 'job-id': jobId });
+  if (wait.code !== 0 || wait.outputs.status !== 'completed') throw new BenchFailure(describe(`wait ${jobId}`, wait));
+  return jobId;
+}
+
+/**
+ * Runs every section, each on its own: a section that throws is recorded with its error and the next one runs. The
+ * exit status is 1 when any section failed.
+ */
 async function main() {
   for (const entry of ENTRIES) {
     if (!fs.existsSync(path.join(ROOT, 'dist', entry, 'index.js'))) {
@@ -1010,44 +1100,83 @@ async function main() {
   }, OVERALL_TIMEOUT_MS);
   watchdog.unref();
 
-  const server = await startFixture();
-  let serverV2;
-  let service;
+  const results = {};
+  const failures = {};
+  /** Runs one section, with its label before the progress dots and its duration (or FAILED) after them. */
+  const section = async (key, fn) => {
+    process.stdout.write(SECTION_LABELS[key].padEnd(16));
+    const started = performance.now();
+    const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+    try {
+      results[key] = await fn();
+      process.stdout.write(` ${took()}\n`);
+    } catch (error) {
+      failures[key] = messageOf(error);
+      process.stdout.write(` FAILED after ${took()} (reported below)\n`);
+    }
+  };
+  /** What the sections run against; one that did not start fails only the sections that need it. */
+  const started = {};
+  const startErrors = {};
+  const start = async (name, fn) => {
+    try {
+      started[name] = await fn();
+    } catch (error) {
+      startErrors[name] = messageOf(error);
+    }
+  };
+  const needs = (name) => started[name] ?? raise(`the ${name} did not start: ${startErrors[name]}`);
+  const raise = (message) => {
+    throw new BenchFailure(message);
+  };
   try {
-    serverV2 = await startFixture(FIXTURE_V2, V2_POLL_MS);
-    const { startActionsService } = await import(pathToFileURL(ACTIONS_SERVICE).href);
-    service = await startActionsService();
+    await start('v1 fixture', () => startFixture());
+    await start('v2 fixture', () => startFixture(FIXTURE_V2, V2_POLL_MS));
+    await start('Actions service', async () =>
+      (await import(pathToFileURL(ACTIONS_SERVICE).href)).startActionsService(),
+    );
+    const urls = [
+      ['v1', started['v1 fixture']?.url],
+      ['v2', started['v2 fixture']?.url],
+      ['Actions service', started['Actions service']?.url],
+    ];
+    process.stdout.write(`fixtures: ${urls.map(([name, url]) => `${name} ${url ?? 'did not start'}`).join(', ')}\n`);
     const runnerTemp = tempDir('mcp-jobs-bench-runner-temp-');
-    process.stdout.write(`fixtures: v1 ${server.url}, v2 ${serverV2.url}; Actions service ${service.url}\n`);
-    /** Runs one section, with its label before the progress dots and its duration after them. */
-    const section = async (label, fn) => {
-      process.stdout.write(label.padEnd(16));
-      const started = performance.now();
-      const value = await fn();
-      process.stdout.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-      return value;
-    };
-    const detection = await section('1. detection v1', () => measureDetection(server, runnerTemp));
-    const detectionV2 = await section('1. detection v2', () =>
-      measureDetection(serverV2, tempDir('mcp-jobs-bench-runner-temp-v2-')),
+
+    await section('detection', () => measureDetection(needs('v1 fixture'), runnerTemp));
+    await section('detectionV2', () =>
+      measureDetection(needs('v2 fixture'), tempDir('mcp-jobs-bench-runner-temp-v2-')),
     );
-    await serverV2.stop();
-    const submit = await section('2. submit', () => measureSubmit(server, runnerTemp));
-    const waitRecord = await section('3. wait/rec', () =>
-      measureWaitFromRecord(server, runnerTemp, detection.finishedJobs),
+    await started['v2 fixture']?.stop();
+    await section('submit', () => measureSubmit(needs('v1 fixture'), runnerTemp));
+    await section('waitRecord', async () => {
+      const server = needs('v1 fixture');
+      const jobs = results.detection?.finishedJobs ?? [await finishedJob(server, runnerTemp)];
+      return measureWaitFromRecord(server, runnerTemp, jobs);
+    });
+    await section('sizes', async () => measureSizes());
+    await section('storesInProcess', async () => {
+      const service = needs('Actions service');
+      // A real record: the first job of section 1, completed with its result (or one made for the purpose).
+      const jobId = results.detection?.finishedJobs[0] ?? (await finishedJob(needs('v1 fixture'), runnerTemp));
+      const template = path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs', `${jobId}.json`);
+      return measureStoresInProcess(service, template);
+    });
+    await section('storesEntries', () => measureStoresThroughEntries(needs('v1 fixture'), needs('Actions service')));
+    await section('fanIn', () =>
+      measureFanIn(needs('v1 fixture'), results.submit ? median(results.submit.submitMs) : FALLBACK_SUBMIT_MS),
     );
-    const sizes = measureSizes();
-    // A real record: the first job of section 1, completed with its result.
-    const jobs = path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs');
-    const template = path.join(jobs, `${detection.finishedJobs[0]}.json`);
-    const storesInProcess = await section('5a. stores', () => measureStoresInProcess(service, template));
-    const storesEntries = await section('5b. stores', () => measureStoresThroughEntries(server, service));
-    const fanIn = await section('6. fan-in', () => measureFanIn(server, median(submit.submitMs)));
-    report({ detection, detectionV2, submit, waitRecord, sizes, storesInProcess, storesEntries, fanIn });
+    report(results, failures);
   } finally {
-    await serverV2?.stop();
-    await service?.close();
-    await server.stop();
+    await started['v2 fixture']?.stop();
+    await started['Actions service']?.close();
+    await started['v1 fixture']?.stop();
+  }
+  const failed = Object.keys(failures);
+  if (failed.length > 0) {
+    throw new BenchFailure(
+      `${failed.length} section(s) failed: ${failed.map((key) => SECTION_LABELS[key]).join(', ')}`,
+    );
   }
 }
 

@@ -1,4 +1,0 @@
-import { main } from '../action/boundary.js';
-import { postStep } from '../action/steps.js';
-
-main('post', postStep);
