@@ -19,13 +19,18 @@
  *        answered from the local copy.
  *  6. Fan-in: one `wait` over 50 jobs (store: local) vs a `wait` on one job, compared at equal time left until the
  *     last job ends, and the peak RSS of the fan-in wait process (bench/peak-rss.mjs).
+ *  7. Recovery after an outage: a `wait` follows a job through a loopback TCP proxy that is switched off (connections
+ *     refused) while the task finishes on the server, for outages of 1-3 s; the figure is the time from the proxy
+ *     listening again to the wait process's exit, with the default backoff. Beside it, the floor: a client in this
+ *     process that retries `tasks/get` every 20 ms through the same proxy, measured from the same moment.
  *
  * Every entry runs as its own node process with a runner-like environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE,
  * GITHUB_STEP_SUMMARY, RUNNER_TEMP), as on a GitHub runner. Only 127.0.0.1 is contacted. Each section runs on its
  * own: one that fails (an entry failed, a wait did not complete, a fixture did not start) is reported with its
  * error and the others still run and report; the exit status is then 1. Targets are shown as ✓/✗ only.
  *
- * Environment: BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
+ * Environment: BENCH_SECTIONS (comma-separated section keys to run, e.g. `recovery,sizes`; default all),
+ * BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
  * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50).
  */
 import { spawn } from 'node:child_process';
@@ -65,7 +70,7 @@ const FANIN_MIN_MS = 2000;
 const FANIN_MAX_MS = 3000;
 const FANIN_SINGLE_RUNS = Math.min(RUNS, 3);
 /** Hard stop for the whole benchmark. */
-const OVERALL_TIMEOUT_MS = 420_000;
+const OVERALL_TIMEOUT_MS = 480_000;
 
 const TARGETS = {
   detectP50Ms: 20,
@@ -73,7 +78,11 @@ const TARGETS = {
   waitRecordRatio: 1.5,
   fanInDeltaMs: 200,
   fanInRssMiB: 150,
+  recoveryP95Ms: 1000,
 };
+/** Section 7: outages (ms after the task ended on the server) and runs. */
+const RECOVERY_RUNS = Math.min(RUNS, 6);
+const RECOVERY_OUTAGE_MS = [1000, 2000, 3000];
 
 // ---------------------------------------------------------------------------------------------
 // Small utilities
@@ -723,6 +732,143 @@ async function measureFanIn(server, submitMedianMs) {
 // Report
 // ---------------------------------------------------------------------------------------------
 
+/** A loopback TCP proxy to `targetPort` that can stop listening (connections refused) and listen again on its port. */
+async function startTcpProxy(targetPort) {
+  const net = await import('node:net');
+  const sockets = new Set();
+  let server;
+  let port = 0;
+  const listen = () =>
+    new Promise((resolve, reject) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(targetPort, '127.0.0.1');
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => socket.destroy());
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = server.address().port;
+        resolve();
+      });
+    });
+  await listen();
+  return {
+    url: () => `http://127.0.0.1:${port}/mcp`,
+    off: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+    on: listen,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Section 7's floor: retries tasks/get every 20 ms through the proxy until the task reads completed. */
+async function pollUntilCompleted(url, record) {
+  const headers = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'Mcp-Session-Id': record.remote.sessionId,
+    'MCP-Protocol-Version': record.remote.protocolVersion,
+  };
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { taskId: record.remote.taskId } });
+  for (const until = Date.now() + 20_000; Date.now() < until;) {
+    try {
+      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(2_000) });
+      if (/"status"\s*:\s*"completed"/.test(await response.text())) return Date.now();
+    } catch {
+      // still refused
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new BenchFailure('the floor client never saw the task completed');
+}
+
+/** 7. From the server being reachable again to the wait's exit, after an outage during which the task ended. */
+async function measureRecovery(server) {
+  const proxy = await startTcpProxy(server.port);
+  const runnerTemp = tempDir('mcp-jobs-bench-recovery-');
+  const ours = [];
+  const floor = [];
+  try {
+    for (let i = 0; i < RECOVERY_RUNS; i++) {
+      const outageMs = RECOVERY_OUTAGE_MS[i % RECOVERY_OUTAGE_MS.length];
+      const { jobId, taskId } = await submitJob(server, runnerTemp, {
+        server: proxy.url(),
+        arguments: JSON.stringify({ durationMs: 300 }),
+      });
+      let cut;
+      const waiting = new Promise((resolve) => (cut = resolve));
+      const wait = runEntry(
+        'wait',
+        runnerTemp,
+        { 'job-id': jobId },
+        { onData: (_chunk, stdout) => /^::group::Waiting for/m.test(stdout) && cut() },
+      );
+      await waiting;
+      await proxy.off();
+      await server.completedAt(taskId, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, outageMs));
+      const record = JSON.parse(
+        fs.readFileSync(path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs', `${jobId}.json`), 'utf8'),
+      );
+      await proxy.on();
+      const back = Date.now();
+      const [result, floorAt] = await Promise.all([wait, pollUntilCompleted(proxy.url(), record)]);
+      if (result.code !== 0 || result.outputs.status !== 'completed') {
+        throw new BenchFailure(describe(`wait ${jobId} after an outage`, result));
+      }
+      ours.push(result.exitedAt - back);
+      floor.push(floorAt - back);
+      process.stdout.write('.');
+    }
+  } finally {
+    proxy.close();
+  }
+  return { ours, floor };
+}
+
+function reportRecovery(out, recovery) {
+  out.push('7. Recovery after an outage (the task ended while the server was unreachable; default backoff)');
+  const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
+  const p50 = median(recovery.ours);
+  const p95 = percentile(recovery.ours, 95);
+  const f50 = median(recovery.floor);
+  const f95 = percentile(recovery.floor, 95);
+  out.push(
+    table(
+      ['', 'p50', 'p95', 'max'],
+      [
+        [
+          'server back → wait exits',
+          `${p50.toFixed(0)} ms`,
+          `${p95.toFixed(0)} ms`,
+          `${Math.max(...recovery.ours).toFixed(0)} ms`,
+        ],
+        [
+          'floor: tasks/get every 20 ms',
+          `${f50.toFixed(0)} ms`,
+          `${f95.toFixed(0)} ms`,
+          `${Math.max(...recovery.floor).toFixed(0)} ms`,
+        ],
+        ['ratio (ours / floor)', ratio(p50, f50), ratio(p95, f95), ''],
+      ],
+    ),
+  );
+  out.push(
+    `   target p95 <= ${TARGETS.recoveryP95Ms} ms (includes the wait process writing its outputs and exiting): ${p95 <= TARGETS.recoveryP95Ms ? '✓' : '✗'}`,
+  );
+  out.push('');
+}
+
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
@@ -1033,6 +1179,8 @@ function report(results, failures) {
   else failed('   b. through the entries', ['storesEntries']);
   if (results.fanIn) reportFanIn(out, results.fanIn);
   else failed('6. Fan-in', ['fanIn']);
+  if (results.recovery) reportRecovery(out, results.recovery);
+  else failed('7. Recovery after an outage', ['recovery']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1069,6 +1217,7 @@ const SECTION_LABELS = {
   storesInProcess: '5a. stores',
   storesEntries: '5b. stores',
   fanIn: '6. fan-in',
+  recovery: '7. recovery',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1103,7 +1252,12 @@ async function main() {
   const results = {};
   const failures = {};
   /** Runs one section, with its label before the progress dots and its duration (or FAILED) after them. */
+  const only = (process.env.BENCH_SECTIONS ?? '').split(',').filter((key) => key !== '');
   const section = async (key, fn) => {
+    if (only.length > 0 && !only.includes(key)) {
+      failures[key] = 'skipped (not in BENCH_SECTIONS)';
+      return;
+    }
     process.stdout.write(SECTION_LABELS[key].padEnd(16));
     const started = performance.now();
     const took = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -1166,13 +1320,14 @@ async function main() {
     await section('fanIn', () =>
       measureFanIn(needs('v1 fixture'), results.submit ? median(results.submit.submitMs) : FALLBACK_SUBMIT_MS),
     );
+    await section('recovery', () => measureRecovery(needs('v1 fixture')));
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();
     await started['Actions service']?.close();
     await started['v1 fixture']?.stop();
   }
-  const failed = Object.keys(failures);
+  const failed = Object.keys(failures).filter((key) => !failures[key].startsWith('skipped'));
   if (failed.length > 0) {
     throw new BenchFailure(
       `${failed.length} section(s) failed: ${failed.map((key) => SECTION_LABELS[key]).join(', ')}`,

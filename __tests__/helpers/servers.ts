@@ -3,11 +3,8 @@
  * - the real `@modelcontextprotocol/server-everything` in Streamable HTTP mode (forced onto loopback);
  * - the v1 task fixture `__tests__/fixtures/v1-task-server.mjs` (normal, no-tasks, bad-json, bad-schema);
  * - the v2 task fixture `__tests__/fixtures/v2-task-server.mjs` (protocol 2026-07-28 + the tasks extension);
-<<<<<<< HEAD
- * - the official SDK 1.x example servers `simpleStreamableHttp` and `simpleTaskInteractive` (forced onto loopback).
-=======
+ * - the official SDK 1.x example servers `simpleStreamableHttp` and `simpleTaskInteractive` (forced onto loopback);
  * - the hostile fixture `__tests__/fixtures/hostile-server.mjs` (2025-11-25; everything it says is an injection).
->>>>>>> text
  *
  * Every server is started with a stdin pipe and the `exit-with-parent.mjs` preload, so it exits as soon
  * as the test process goes away, and it is also killed on the test process's exit. Still, call

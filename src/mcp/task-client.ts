@@ -524,6 +524,8 @@ class McpTaskConnection implements TaskConnection {
         if (unanswered !== undefined) throw unanswered;
         if (early !== undefined) return await this.finished(remote, early, signal);
         const { task, raw } = await this.read(remote, signal);
+        // A question that came while this poll was on its way is newer than the status it brings back.
+        if (unanswered !== undefined) throw unanswered;
         if (last === undefined || !sameSnapshot(last, task)) {
           last = task;
           await options.onStatus(task);
