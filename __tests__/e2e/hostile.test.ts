@@ -38,11 +38,9 @@ function runnerTemp(): string {
   return dir;
 }
 
-/** Runs an entry, then removes its file-command directory (the result holds everything read from it). */
-async function run(entry: string, opts: RunEntryOptions): Promise<RunEntryResult> {
-  const result = await runEntry(entry, { runnerTemp: runnerTemp(), ...opts });
-  fs.rmSync(path.dirname(result.files.output), { recursive: true, force: true });
-  return result;
+/** Runs an entry in a RUNNER_TEMP of its own. */
+function run(entry: string, opts: RunEntryOptions): Promise<RunEntryResult> {
+  return runEntry(entry, { runnerTemp: runnerTemp(), ...opts });
 }
 
 /** The commands mcp-jobs issues, all through @actions/core, each at the start of its own line. */

@@ -4,6 +4,7 @@
  * (`GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`, `GITHUB_ENV`), `RUNNER_TEMP` and, for a
  * post step, `STATE_*` variables. Optionally sends a signal (the runner sends SIGINT on cancel).
  */
+import { afterAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,13 +66,21 @@ export interface RunEntryResult {
   /** Milliseconds from start when `signalAfter.signal` was sent, or null. */
   signalSentAtMs: number | null;
   runnerTemp: string;
-  /** Paths of the file-command files of this run. */
+  /** Paths the file-command files of this run had (removed once read: their contents are above). */
   files: { output: string; state: string; summary: string; env: string };
 }
 
-/** A fresh RUNNER_TEMP directory. */
+/** Every RUNNER_TEMP this module made: removed after the test file's last test (tests clean up what they make). */
+const runnerTemps: string[] = [];
+afterAll(() => {
+  for (const dir of runnerTemps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh RUNNER_TEMP directory, removed after the test file's last test. */
 export function makeRunnerTemp(prefix = 'mcp-jobs-runner-temp-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  runnerTemps.push(dir);
+  return dir;
 }
 
 /** Name of the environment variable for an input, as @actions/core reads it (hyphens are kept). */
@@ -278,6 +287,7 @@ export async function runEntry(entry: string, opts: RunEntryOptions): Promise<Ru
     runnerTemp,
     files,
   };
+  fs.rmSync(commandsDir, { recursive: true, force: true });
   return result;
 }
 
