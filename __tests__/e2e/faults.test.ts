@@ -19,6 +19,7 @@ import { describeRun, makeRunnerTemp, runEntry, type RunEntryResult } from '../h
 import {
   fixtureTasks,
   startFixtureServer,
+  startSdkExampleServer,
   startV2FixtureServer,
   v2FixtureTasks,
   type RunningServer,
@@ -448,5 +449,77 @@ describe('questions a server asks on its own stream (2025-11-25)', () => {
       status: 'input_required',
       pendingInput: { message: expect.stringContaining('Which region?') },
     });
+  });
+});
+
+describe('a 2026-07-28 server restarted mid-wait that keeps its tasks', () => {
+  it('is retried while it is down, and the wait finishes normally once it is back', async () => {
+    const stateFile = `${runnerTemp()}/v2-tasks.json`;
+    const server = await startV2FixtureServer({ pollIntervalMs: POLL_MS, stateFile });
+    try {
+      const temp = runnerTemp();
+      const submit = await runEntry('submit', {
+        runnerTemp: temp,
+        inputs: { server: server.url, tool: 'slow', arguments: '{"durationMs":3000}' },
+      });
+      expectSuccess(submit);
+      const waiting = runEntry('wait', { runnerTemp: temp, inputs: { 'job-id': submit.outputs['job-id']! } });
+      // Once the wait is following the task, the server goes away and comes back with the tasks it persisted.
+      await pause(800);
+      await server.restart();
+      const run = await waiting;
+      expectSuccess(run);
+      expect(run.outputs.status).toBe('completed');
+      expect(server.stdout()).toMatch(new RegExp(`RESUMED ${submit.outputs['task-id']!}`));
+      expect(readRecord(temp, submit.outputs['job-id']!)).toMatchObject({ status: 'completed' });
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('the SDK example server (simpleStreamableHttp): no tasks.cancel declared', () => {
+  it('a cancel reaches it, and the job records what it then holds', async () => {
+    const server = await startSdkExampleServer('simpleStreamableHttp');
+    try {
+      const temp = runnerTemp();
+      const submit = await runEntry('submit', {
+        runnerTemp: temp,
+        inputs: { server: server.url, tool: 'delay', arguments: '{"duration": 60000}' },
+      });
+      expectSuccess(submit);
+      const run = await runEntry('cancel', { runnerTemp: temp, inputs: { 'job-id': submit.outputs['job-id']! } });
+      expectSuccess(run);
+      expect(run.outputs.status).toBe('canceled');
+      expect(readRecord(temp, submit.outputs['job-id']!)).toMatchObject({
+        status: 'canceled',
+        remoteStatus: 'cancelled',
+        cancelReason: 'user',
+      });
+    } finally {
+      // This example server crashes when a cancelled delay ends (an SDK bug): it is stopped before that.
+      await server.stop();
+    }
+  });
+});
+
+describe('wrong tool arguments', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startFixtureServer({ pollIntervalMs: POLL_MS });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("show the server's own message, and no task is left", async () => {
+    const before = (await fixtureTasks(server)).length;
+    const run = await runEntry('submit', {
+      runnerTemp: runnerTemp(),
+      inputs: { server: server.url, tool: 'slow', arguments: '{"durationMs": "soon"}' },
+    });
+    expectFailure(run, /SERVER_ERROR.*-32602.*Invalid arguments for tool slow.*durationMs/s);
+    expect(run.outputs.status).toBe('failed');
+    expect(await fixtureTasks(server)).toHaveLength(before);
   });
 });
