@@ -2,13 +2,13 @@
  * What a step tells the workflow about a job: outputs, the result file, the job summary row and failure
  * annotations. Large values go only to the result file: a single output is limited to 1 MiB by the runner.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDuration } from '../core/parse.js';
 import { durationSeconds, resultFileText, type JobRecord } from '../core/record.js';
 import type { JobStatus } from '../core/status.js';
 import { escapeMarkdown, markdownCode } from '../core/text.js';
+import { replaceFile } from '../store/files.js';
 import type { ActionHost } from './host.js';
 
 /** Outputs above this many bytes are left empty; the full value is in `result-file`. */
@@ -52,25 +52,8 @@ async function writeResultFile(stateDir: string, record: JobRecord): Promise<str
   if (record.result === undefined) return '';
   const path = resultPath(stateDir, record);
   await mkdir(join(stateDir, 'instances', record.instance, 'results'), { recursive: true });
-  await writePrivate(path, resultFileText(record.result));
+  await replaceFile(path, resultFileText(record.result));
   return path;
-}
-
-/** Writes a file atomically (a temporary file renamed over it), readable by the owner only, like job records. */
-async function writePrivate(path: string, content: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const file = await open(temp, 'w', 0o600);
-    try {
-      await file.writeFile(content, 'utf8');
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw error;
-  }
 }
 
 /** Sets the outputs that identify a job (submit's outputs, and the first ones of every other step). */
@@ -129,7 +112,7 @@ export async function writeFanInOutputs(
   const dir = join(stateDir, 'results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `wait-${now.getTime()}-${process.pid}.json`);
-  await writePrivate(file, `${byJob((r) => r.result ?? null)}\n`);
+  await replaceFile(file, `${byJob((r) => r.result ?? null)}\n`);
   setBounded(host, file, 'these jobs', [
     ['result', byJob((r) => r.result ?? null)],
     ['text', byJob((r) => resultText(r.result))],

@@ -8,13 +8,14 @@
  * Beside the records: large results (`results/<job-id>.json`, the file steps report as `result-file`) and the
  * claims of `job-key` turns (`keys/<digest>.<turn>.claim`, made with an exclusive create).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJobError, JobError } from '../core/errors.js';
 import { isJobId } from '../core/parse.js';
 import type { JobStore, KeyClaim, Log } from '../core/ports.js';
 import { mergeRecords, parseRecord, SCHEMA_VERSION, type JobRecord } from '../core/record.js';
+import { replaceFile, tempBeside, writeOwnerOnly } from './files.js';
 import { DEFAULT_LOCK_OPTIONS, withFileLock, type LockOptions } from './lock.js';
 import { externalize, readResult } from './results.js';
 
@@ -135,20 +136,10 @@ export class LocalJobStore implements JobStore {
 
   /** Atomically: a flushed temporary file, readable by the owner only, renamed over `path`. */
   private async writeFile(path: string, content: string): Promise<void> {
-    const dir = join(path, '..');
-    const temp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await mkdir(dir, { recursive: true });
-      const file = await open(temp, 'w', 0o600);
-      try {
-        await file.writeFile(content, 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, path);
+      await mkdir(join(path, '..'), { recursive: true });
+      await replaceFile(path, content);
     } catch (error) {
-      await rm(temp, { force: true }).catch(() => undefined);
       throw this.unavailable(`writing ${path}`, error);
     }
   }
@@ -228,7 +219,7 @@ export class LocalJobStore implements JobStore {
     jobId: string | undefined,
   ): Promise<string | undefined> {
     const path = this.claimPath(instance, jobKey, seq);
-    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    const temp = tempBeside(path);
     const claim = {
       schemaVersion: SCHEMA_VERSION,
       jobKey,
@@ -239,13 +230,7 @@ export class LocalJobStore implements JobStore {
     const content = `${JSON.stringify(claim)}\n`;
     try {
       await mkdir(this.keysDir(instance), { recursive: true });
-      const file = await open(temp, 'wx', 0o600);
-      try {
-        await file.writeFile(content, 'utf8');
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await writeOwnerOnly(temp, content, { exclusive: true, sync: true });
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw this.unavailable(`writing ${temp}`, error);

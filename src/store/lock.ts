@@ -9,10 +9,11 @@
  * `<lock>.break`, so two processes breaking the same stale lock cannot remove the fresh one a third just took.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { JobError } from '../core/errors.js';
+import { writeOwnerOnly } from './files.js';
 
 export interface LockOptions {
   /** How long to wait for another holder before giving up with STORE_UNAVAILABLE. */
@@ -94,12 +95,7 @@ async function tryCreate(path: string, nonce: string): Promise<boolean> {
   const content = JSON.stringify({ pid: process.pid, host: hostname(), at: new Date().toISOString(), nonce });
   for (let attempt = 0; ; attempt++) {
     try {
-      const file = await open(path, 'wx', 0o600);
-      try {
-        await file.writeFile(content, 'utf8');
-      } finally {
-        await file.close();
-      }
+      await writeOwnerOnly(path, content, { exclusive: true });
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

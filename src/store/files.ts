@@ -1,0 +1,42 @@
+/**
+ * How mcp-jobs writes its files: readable by the owner only (0600: records, results, claims and locks may name
+ * jobs and hold results), and records and results atomically, so a reader never sees half a file and a killed step
+ * never leaves one damaged.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+
+export interface OwnerOnlyOptions {
+  /** Fail with EEXIST when the file exists (an exclusive create: how locks and claims are taken). */
+  exclusive?: boolean;
+  /** Flush it to disk before returning. */
+  sync?: boolean;
+}
+
+/** Writes `content` to `path`, a file readable by the owner only. */
+export async function writeOwnerOnly(path: string, content: string, options: OwnerOnlyOptions = {}): Promise<void> {
+  const file = await open(path, options.exclusive === true ? 'wx' : 'w', 0o600);
+  try {
+    await file.writeFile(content, 'utf8');
+    if (options.sync === true) await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** A temporary name beside `path`, for a file that is renamed (or linked) into place once written. */
+export function tempBeside(path: string): string {
+  return `${path}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** Replaces `path` atomically: a flushed owner-only temporary file beside it, renamed over it. */
+export async function replaceFile(path: string, content: string): Promise<void> {
+  const temp = tempBeside(path);
+  try {
+    await writeOwnerOnly(temp, content, { sync: true });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
