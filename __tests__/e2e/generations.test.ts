@@ -317,22 +317,20 @@ describe('what differs on 2026-07-28 (v2 fixture)', () => {
     await server?.stop();
   });
 
-  // Alone: cancel reads the task back for 2 s after the acknowledgement, and the tool ends 2 s after it started, so
-  // the tool ends inside that window however long the cancel step took to start (as long as it took under 2 s).
   it('cancel of a task that ignores cancellation reports the status the server really holds', async () => {
     const runnerTemp = makeRunnerTemp();
-    const { jobId, taskId } = await submit(server, runnerTemp, 'ignores-cancel', { durationMs: 2000 });
+    // Long enough to outlast the cancel however slowly the machine runs it: the outcome does not hang on timing.
+    const { jobId, taskId } = await submit(server, runnerTemp, 'ignores-cancel', { durationMs: 60_000 });
     const run = await runEntry('cancel', { runnerTemp, inputs: { 'job-id': jobId } });
     expectSuccess(run);
     const held = (await v2FixtureTasks(server)).find((t) => t.taskId === taskId);
-    // The server acknowledged the cancel and finished the work anyway.
-    expect(held).toMatchObject({ status: 'completed', cancelRequested: true });
-    expect(run.outputs.status).toBe('completed');
-    expect(run.stdout).toContain(`${jobId} had already ended completed on the server`);
+    // The server acknowledged the cancel and goes on working: that is what the step reports, not "canceled".
+    expect(held).toMatchObject({ status: 'working', cancelRequested: true });
+    expect(run.outputs.status).toBe('running');
+    expect(warnings(run)).toMatch(/accepted the cancel request but still reports working; it may still finish/);
     const record = readRecord(runnerTemp, jobId);
-    expect(record).toMatchObject({ status: 'completed', remoteStatus: 'completed' });
+    expect(record).toMatchObject({ status: 'running', remoteStatus: 'working' });
     expect(record).not.toHaveProperty('cancelReason');
-    expect(record.result.structuredContent).toEqual({ durationMs: 2000, cancelRequested: true });
   });
 
   it.concurrent(

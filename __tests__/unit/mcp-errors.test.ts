@@ -192,3 +192,37 @@ describe('JobError', () => {
     expect(describeError('plain')).toBe('plain');
   });
 });
+
+describe('toJobError: what a retry can and cannot fix', () => {
+  const following: MappingContext = { url: URL, doing: 'reading task t1', taskId: 't1', generation: '2026-07-28' };
+
+  it('never takes an abort or timeout DOMException code (20, 23) for the server’s JSON-RPC code', () => {
+    const aborted = new Error('tasks/cancel failed', {
+      cause: new DOMException('The operation timed out', 'TimeoutError'),
+    });
+    expect(rpcCode(aborted)).toBeUndefined();
+    expect(toJobError(aborted, connecting)).toMatchObject({ code: 'SERVER_UNREACHABLE', retryable: true });
+  });
+
+  it.each([-32020, -32021, -32022, -32042])('does not retry the final server-defined code %i', (code) => {
+    expect(toJobError(rpcError(code, 'no'), connecting)).toMatchObject({ code: 'SERVER_ERROR', retryable: false });
+  });
+
+  it('retries an internal error and other server-defined codes', () => {
+    expect(toJobError(rpcError(-32603, 'oops'), connecting).retryable).toBe(true);
+    expect(toJobError(rpcError(-32050, 'busy'), connecting).retryable).toBe(true);
+  });
+
+  it('takes a 404 on 2026-07-28 (no sessions there) for routing, not a lost task', () => {
+    expect(toJobError(httpError(404, 'Not Found'), following).code).not.toBe('TASK_LOST');
+    expect(toJobError(httpError(404, 'Not Found'), { ...following, generation: '2025-11-25' }).code).toBe('TASK_LOST');
+  });
+
+  it.each(['CONNECTION_CLOSED', 'NOT_CONNECTED', 'CLIENT_HTTP_UNEXPECTED_CONTENT'])(
+    'maps the client library’s %s to a retryable SERVER_UNREACHABLE',
+    (code) => {
+      const error = Object.assign(new Error('went away'), { name: 'SdkError', code });
+      expect(toJobError(error, connecting)).toMatchObject({ code: 'SERVER_UNREACHABLE', retryable: true });
+    },
+  );
+});

@@ -23,6 +23,12 @@ function chain(error: unknown): ErrorLike[] {
   return out;
 }
 
+/**
+ * Server-defined JSON-RPC codes that no retry can change: 2026-07-28's header mismatch (-32020), missing client
+ * capability (-32021), unsupported protocol version (-32022), and URL elicitation required (-32042).
+ */
+const FINAL_SERVER_CODES = new Set([-32020, -32021, -32022, -32042]);
+
 /** HTTP statuses that say "not now" rather than "no": a gateway in trouble, a rate limit, an overloaded server. */
 const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -55,6 +61,8 @@ function httpStatus(links: ErrorLike[]): number | undefined {
 /** The JSON-RPC error code, if the server answered with a JSON-RPC error. */
 export function rpcCode(error: unknown): number | undefined {
   for (const link of chain(error)) {
+    // An AbortError or TimeoutError (a DOMException) has a legacy numeric code (20, 23): not the server's.
+    if (link instanceof DOMException) continue;
     if (typeof link.code === 'number') return link.code;
   }
   return undefined;
@@ -109,7 +117,9 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     );
   }
   if (ctx.taskId !== undefined) {
-    const sessionGone = status === 404 || (status === 400 && /session/i.test(text));
+    // 2026-07-28 has no sessions: a 404 there is routing (a redeploy, say), not a lost session.
+    const sessionGone =
+      ctx.generation !== '2026-07-28' && (status === 404 || (status === 400 && /session/i.test(text)));
     const taskGone = code === -32602 && /task|not found/i.test(text);
     if (sessionGone || taskGone) {
       return new JobError(
@@ -120,6 +130,7 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     }
   }
   if (links.some((l) => l.code === 'REQUEST_TIMEOUT' || l.name === 'TimeoutError')) {
+    // (A request the client library gave up on, or that our own bound cut short.)
     return new JobError(
       'SERVER_UNREACHABLE',
       `The MCP server ${ctx.url} did not answer in time while ${ctx.doing}: ${reason}`,
@@ -134,7 +145,10 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
       (l) =>
         (typeof l.code === 'string' && NETWORK_CODES.has(l.code)) ||
         (l.name === 'TypeError' && /fetch failed|terminated/i.test(l.message ?? '')) ||
-        /other side closed|socket hang up|terminated/i.test(l.message ?? ''),
+        /other side closed|socket hang up|terminated/i.test(l.message ?? '') ||
+        // The client library's own words for a connection that went away or a body that is not MCP at all.
+        (typeof l.code === 'string' &&
+          ['CONNECTION_CLOSED', 'NOT_CONNECTED', 'CLIENT_HTTP_UNEXPECTED_CONTENT'].includes(l.code)),
     ) ||
     (status !== undefined && RETRY_STATUSES.has(status))
   ) {
@@ -157,7 +171,7 @@ export function toJobError(error: unknown, ctx: MappingContext): JobError {
     return new JobError(
       'SERVER_ERROR',
       `The MCP server ${ctx.url} returned error ${code} while ${ctx.doing}: ${reason}`,
-      { ...details, retryable: code === -32603 || (code <= -32000 && code >= -32099) },
+      { ...details, retryable: code === -32603 || (code <= -32000 && code >= -32099 && !FINAL_SERVER_CODES.has(code)) },
     );
   }
   if (

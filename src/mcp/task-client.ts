@@ -107,24 +107,28 @@ class Budget {
     if (this.deadline === undefined) return capMs;
     const left = this.deadline - Date.now();
     if (left <= 0) {
-      throw new JobError('SERVER_UNREACHABLE', `No time is left to reach the MCP server ${this.url} (${doing})`, {
-        retryable: true,
-      });
+      throw new JobError(
+        'SERVER_UNREACHABLE',
+        `The deadline passed before mcp-jobs could reach the MCP server ${this.url} (${doing})`,
+        { retryable: true },
+      );
     }
     return Math.min(capMs, left);
+  }
+
+  /** Whether a request given `ms` was cut short by the deadline rather than by the per-request bound. */
+  cutByDeadline(ms: number, capMs = REQUEST_TIMEOUT_MS): boolean {
+    return this.deadline !== undefined && ms < capMs;
   }
 }
 
 /** A request that got no answer in its time: the server hangs, or the network dropped the reply. */
-function noAnswer(url: string, what: string, ms: number, cause: unknown): JobError {
-  return new JobError(
-    'SERVER_UNREACHABLE',
-    `The MCP server ${url} did not answer within ${formatDuration(ms)} (${what})`,
-    {
-      cause,
-      retryable: true,
-    },
-  );
+function noAnswer(url: string, what: string, ms: number, cause: unknown, byDeadline = false): JobError {
+  const given = `${formatDuration(ms)}${byDeadline ? ', all that was left before the deadline' : ''}`;
+  return new JobError('SERVER_UNREACHABLE', `The MCP server ${url} did not answer within ${given} (${what})`, {
+    cause,
+    retryable: true,
+  });
 }
 
 function isTimeout(error: unknown): boolean {
@@ -159,8 +163,9 @@ export class McpTaskClient implements TaskClient {
     // A new session's client opens the session's GET stream after initialize, where servers send requests that
     // belong to no other request (elicitations of tools that ask outside tasks/result). A submit with nothing to
     // answer must not listen there: it is about to go away, and a question it takes is lost to the wait that could
-    // answer it. So without answers the GET is answered "not offered" here, and the server keeps its question.
-    const listens = join !== undefined || this.options.inputResponses !== undefined;
+    // answer it. So without an answer for any question (`*`: the stream's questions carry no key) the GET is
+    // answered "not offered" here, and the server keeps its question.
+    const listens = join !== undefined || this.options.inputResponses?.['*'] !== undefined;
     const transport = new StreamableHTTPClientTransport(url, {
       requestInit: { headers: target.headers },
       ...(listens ? {} : { fetch: withoutGetStream }),
@@ -205,7 +210,7 @@ export class McpTaskClient implements TaskClient {
       await client.close().catch(() => undefined);
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
-      if (isTimeout(error)) throw noAnswer(target.url, doing, timeoutMs, error);
+      if (isTimeout(error)) throw noAnswer(target.url, doing, timeoutMs, error, budget.cutByDeadline(timeoutMs));
       const mapped = toJobError(error, {
         url: target.url,
         doing,
@@ -336,7 +341,9 @@ class McpTaskConnection implements TaskConnection {
       })) as JsonObject;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      if (bound.aborted || isTimeout(error)) throw noAnswer(this.url, method, timeoutMs, error);
+      if (bound.aborted || isTimeout(error)) {
+        throw noAnswer(this.url, method, timeoutMs, error, this.parts.budget.cutByDeadline(timeoutMs, cap));
+      }
       throw toJobError(error, this.mapping(options));
     }
   }
@@ -407,7 +414,15 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
-      if (isTimeout(error)) throw noAnswer(this.url, `tools/call of '${tool}'`, timeoutMs, error);
+      if (isTimeout(error)) {
+        throw noAnswer(
+          this.url,
+          `tools/call of '${tool}'`,
+          timeoutMs,
+          error,
+          this.parts.budget.cutByDeadline(timeoutMs),
+        );
+      }
       throw toJobError(error, { url: this.url, doing });
     }
   }
@@ -432,7 +447,9 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
-      if (isTimeout(error)) throw noAnswer(this.url, 'tools/list', timeoutMs, error);
+      if (isTimeout(error)) {
+        throw noAnswer(this.url, 'tools/list', timeoutMs, error, this.parts.budget.cutByDeadline(timeoutMs));
+      }
       throw toJobError(error, { url: this.url, doing: 'listing tools' });
     }
     const shown =
@@ -500,9 +517,11 @@ class McpTaskConnection implements TaskConnection {
     const listener = (question: ServerQuestion, answered: boolean): void => {
       if (question.taskId !== undefined && question.taskId !== remote.taskId) return;
       if (!answered) unanswered ??= this.unansweredError(remote, question);
-      void Promise.resolve(options.onQuestion?.(question, answered)).finally(() => {
-        if (!answered) wake();
-      });
+      void Promise.resolve(options.onQuestion?.(question, answered))
+        .catch(() => undefined)
+        .finally(() => {
+          if (!answered) wake();
+        });
     };
     this.questionListeners.add(listener);
     // Server requests outside tasks/result (elicitations of tools that do not tie them to the task) come on the
@@ -522,7 +541,11 @@ class McpTaskConnection implements TaskConnection {
       for (;;) {
         const next = woken();
         if (unanswered !== undefined) throw unanswered;
-        if (early !== undefined) return await this.finished(remote, early, signal);
+        if (early !== undefined) {
+          const outcome = await this.finished(remote, early, signal);
+          if (outcome !== undefined) return outcome;
+          early = undefined;
+        }
         const { task, raw } = await this.read(remote, signal);
         // A question that came while this poll was on its way is newer than the status it brings back.
         if (unanswered !== undefined) throw unanswered;
@@ -554,8 +577,9 @@ class McpTaskConnection implements TaskConnection {
     const pause = backoff();
     while (!signal.aborted) {
       try {
-        const result = await this.taskResult(remote, signal, true);
-        if (result !== undefined) return result;
+        // A JSON-RPC error (undefined here) is an answer: polling classifies the task's end. Only a dropped or
+        // failed stream is asked again.
+        return await this.taskResult(remote, signal, true);
       } catch (error) {
         if (signal.aborted || !isJobError(error) || rpcCode(error) !== undefined) return undefined;
       }
@@ -579,10 +603,12 @@ class McpTaskConnection implements TaskConnection {
   }
 
   /** The blocking `tasks/result` answered: the task ended. Its final status message is read on the way, if it can be. */
-  private async finished(remote: RemoteRef, result: JsonObject, signal: AbortSignal): Promise<TaskOutcome> {
+  private async finished(remote: RemoteRef, result: JsonObject, signal: AbortSignal): Promise<TaskOutcome | undefined> {
     const final = await this.snapshot(remote, AbortSignal.any([signal, AbortSignal.timeout(2_000)])).catch(
       () => undefined,
     );
+    // A server whose tasks/result does not block may answer before the task ended: the server's status decides.
+    if (final !== undefined && !isTerminal(localStatus(final.status))) return undefined;
     const task = final !== undefined && isTerminal(localStatus(final.status)) ? { task: final } : {};
     // In this generation a stored result means the task ended: failed when the tool reported isError.
     if (result.isError === true) {
@@ -636,6 +662,8 @@ class McpTaskConnection implements TaskConnection {
       } catch (failure) {
         const code = rpcCode(failure);
         if (code === undefined || (isJobError(failure) && failure.code === 'TASK_LOST')) throw failure;
+        // A passing server error must not cost a completed task its result: the wait retries.
+        if (task.status === 'completed' && isJobError(failure) && failure.retryable) throw failure;
         const cause = (failure as JobError).cause as { message?: string; data?: unknown } | undefined;
         error = {
           code,
@@ -741,6 +769,7 @@ class McpTaskConnection implements TaskConnection {
       // Sent whatever the server's capabilities say: servers that do not declare tasks.cancel honour it.
       await this.request('tasks/cancel', { taskId: remote.taskId }, { signal, doing, taskId: remote.taskId });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       const code = rpcCode(error);
       if (code === undefined) throw error;
       // 2025-11-25: cancelling a task that already ended is an invalid-params error: the read-back below tells its
@@ -759,7 +788,10 @@ class McpTaskConnection implements TaskConnection {
     // 2026-07-28 cancellation is a request the server acts on in its own time: give it a moment to settle.
     const until = Date.now() + V2_CANCEL_SETTLE_MS;
     while (this.v2 && !isTerminal(localStatus(task.status)) && Date.now() < until) {
-      await sleepOr(Math.min(task.pollIntervalMs ?? 200, 200), signal ?? new AbortController().signal);
+      await sleepOr(
+        Math.max(MIN_POLL_MS, Math.min(task.pollIntervalMs ?? 200, 200)),
+        signal ?? new AbortController().signal,
+      );
       task = await this.snapshot(remote, signal);
     }
     return task;

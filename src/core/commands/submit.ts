@@ -34,6 +34,8 @@ export interface SubmitRequest {
 const CANCEL_GRACE_MS = 5_000;
 /** How long a submit whose call reply was lost keeps looking for the task the call may have created. */
 const RECOVERY_GRACE_MS = 30_000;
+/** Bounds each look-up: its own, as the submit's deadline may be what cut the call short. */
+const LOOKUP_TIMEOUT_MS = 10_000;
 
 /**
  * Whether the server may have received a failed call (and created a task). A JobError that is not about the
@@ -54,7 +56,7 @@ class CallOutcomeUnknown extends JobError {}
 async function recoverLostReply(
   ctx: CommandContext,
   job: JobRecord,
-  connection: TaskConnection,
+  target: ServerTarget,
   error: unknown,
 ): Promise<SubmittedTask> {
   const session = job.callSession;
@@ -72,8 +74,11 @@ async function recoverLostReply(
   const pause = backoff(undefined, ctx.random);
   for (;;) {
     let tasks: TaskSnapshot[] | undefined;
+    let lookupConnection: TaskConnection | undefined;
     try {
-      tasks = await connection.sessionTasks();
+      // A connection of its own: the submit's is bounded by the deadline that may be what cut the call short.
+      lookupConnection = await ctx.tasks.open(target, session, undefined, Date.now() + LOOKUP_TIMEOUT_MS);
+      tasks = await lookupConnection.sessionTasks();
     } catch (lookup) {
       if (!isJobError(lookup, 'SERVER_UNREACHABLE'))
         throw unknown(`Looking for the task failed (${describeError(lookup)})`);
@@ -81,6 +86,8 @@ async function recoverLostReply(
       if (now >= giveUpAt) throw unknown(`The server stayed unreachable while mcp-jobs looked for the task`);
       await ctx.clock.sleep(Math.min(pause.next(), giveUpAt - now));
       continue;
+    } finally {
+      await lookupConnection?.close();
     }
     if (tasks === undefined) {
       throw unknown(`Protocol ${session.generation} cannot list tasks, so whether the server created one is unknown`);
@@ -138,7 +145,7 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
         arguments: req.arguments,
         ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
       })
-      .catch((error: unknown) => recoverLostReply(ctx, job, connection!, error));
+      .catch((error: unknown) => recoverLostReply(ctx, job, req.server, error));
     job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;
     ctx.log.info(`${statusLine(job)} (task ${inert(submitted.task.taskId)}, protocol ${submitted.remote.generation})`);
     if (req.ttlMs !== undefined && submitted.remote.generation === '2026-07-28') {

@@ -122,7 +122,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
         const remote = job.remote;
         connection ??= await ctx.tasks.open(target, remote ?? job.callSession, stop.signal, deadline);
         if (remote === undefined) {
-          const found = await adoptLostTask(ctx, job, connection);
+          const found = await adoptLostTask(ctx, job, connection, stop.signal);
           reachable();
           if (found === undefined) {
             await track({
