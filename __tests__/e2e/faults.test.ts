@@ -123,8 +123,9 @@ describe.each(GENERATIONS)('faults during a wait ($name)', (gen) => {
   });
 
   /**
-   * Submits a task that runs for a while, starts a wait, and once the wait is polling applies `fault`, until
-   * `faulted` of the wait's requests met it (or, for `refuse`, for a moment), then lets everything through again.
+   * Submits a task that runs for a while and waits for it through `fault`: the wait's first `faulted` polls meet it
+   * (set before the wait starts, so however slowly the machine runs, the fault always hits the wait). `refuse`
+   * cannot count requests: it starts once the wait is polling and lasts a moment, so that task runs longer.
    */
   async function waitThrough(
     fault: FaultMode,
@@ -132,28 +133,22 @@ describe.each(GENERATIONS)('faults during a wait ($name)', (gen) => {
   ): Promise<{ run: RunEntryResult; jobId: string; taskId: string; proxy: FaultProxy; temp: string }> {
     const proxy = await proxyFor(server);
     const temp = runnerTemp();
-    const { jobId, taskId } = await submitThrough(proxy, temp, 'slow', { durationMs: 4_000, statusMessages: 3 });
-    const waiting = runEntry('wait', { runnerTemp: temp, inputs: { 'job-id': jobId } });
+    const durationMs = fault.kind === 'refuse' ? 12_000 : 2_000;
+    const { jobId, taskId } = await submitThrough(proxy, temp, 'slow', { durationMs, statusMessages: 3 });
+    if (fault.kind !== 'refuse') await proxy.setMode(fault, { match: isPoll, requests: faulted });
     const mark = proxy.log().length;
-    await proxy.waitFor((r) => r.seq > mark && isPoll(r) && r.status === 200, 20_000);
+    const waiting = runEntry('wait', { runnerTemp: temp, inputs: { 'job-id': jobId } });
     if (fault.kind === 'refuse') {
+      await proxy.waitFor((r) => r.seq > mark && isPoll(r) && r.status === 200, 20_000);
       await proxy.setMode(fault);
       await pause(1_500);
-    } else {
-      const start = proxy.log().length;
-      await proxy.setMode(fault, { match: (r) => r.rpcMethod !== undefined && r.rpcMethod !== 'tools/call' });
-      for (let n = 1; n <= faulted; n++) {
-        await proxy.waitFor(
-          (r) =>
-            r.seq > start &&
-            r.mode === fault.kind &&
-            proxy.log().filter((x) => x.seq > start && x.mode === fault.kind).length >= n,
-          20_000,
-        );
-      }
+      await proxy.setMode({ kind: 'pass' });
     }
-    await proxy.setMode({ kind: 'pass' });
-    return { run: await waiting, jobId, taskId, proxy, temp };
+    const run = await waiting;
+    if (fault.kind !== 'refuse') {
+      expect(proxy.log().filter((r) => r.seq > mark && r.mode === fault.kind)).toHaveLength(faulted);
+    }
+    return { run, jobId, taskId, proxy, temp };
   }
 
   async function expectFinishedNormally(result: {

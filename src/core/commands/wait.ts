@@ -173,6 +173,8 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
               ctx.log.info(`${job.jobId}: answered the server's ${inert(question.message)} from input-responses`);
           },
         });
+        // The server answered with the end (a blocking result may come while polls still fail): it is back.
+        reachable();
         await track(changeFromOutcome(outcome));
         return { record: job, end: 'terminal', fromRecord: false };
       } catch (error) {
