@@ -1,5 +1,5 @@
 /**
- * The real host over @actions/core, in this process: what it writes to stdout (where the runner reads workflow
+ * The real host over the runner's workflow commands, in this process: what it writes to stdout (where the runner reads workflow
  * commands) and to the job summary file.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
@@ -15,7 +15,7 @@ let summaryFile: string;
 let written: string;
 let restore: () => void;
 
-// One summary file for the whole file: @actions/core remembers the path of the first summary it writes.
+// One summary file for the whole file.
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-jobs-unit-host-'));
   summaryFile = path.join(dir, 'summary.md');

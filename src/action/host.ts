@@ -1,10 +1,10 @@
 /**
  * The GitHub runner as the action sees it: inputs, outputs, state, secrets, logs and the job summary. Steps talk to
- * this interface only; `actionsHost()` is the real one over @actions/core, tests pass a plain fake.
+ * this interface only; `actionsHost()` is the real one over the runner's command formats, tests pass a plain fake.
  */
-import * as core from '@actions/core';
 import type { Log } from '../core/ports.js';
 import { defuseCommands, redactSecrets } from '../core/text.js';
+import * as workflow from './workflow-commands.js';
 
 export interface HostLog extends Log {
   /** An error annotation on the run. */
@@ -30,8 +30,8 @@ export interface ActionHost {
 }
 
 /**
- * The runner over @actions/core. Two guards sit here, whatever the callers do:
- * - every log line and annotation goes through `defuseCommands`: `core.info` writes raw lines, and a line of server
+ * The runner over its workflow commands (./workflow-commands.ts). Two guards sit here, whatever the callers do:
+ * - every log line and annotation goes through `defuseCommands`: `info` writes raw lines, and a line of server
  *   text that reads as a workflow command (`::add-mask::…`, `::stop-commands::…`, `##[error]…`) would be run by the
  *   runner. mcp-jobs itself never issues a command through a log line, so nothing of ours is lost.
  * - every value given to `setSecret` is also replaced by `***` in the job summary: the runner masks secrets in the
@@ -39,37 +39,37 @@ export interface ActionHost {
  */
 export function actionsHost(): ActionHost {
   const secrets = new Set<string>();
-  const annotation = (title: string | undefined): core.AnnotationProperties =>
-    title === undefined ? {} : { title: defuseCommands(title) };
+  const title = (text: string | undefined): string | undefined =>
+    text === undefined ? undefined : defuseCommands(text);
   return {
-    input: (name) => core.getInput(name),
-    setOutput: (name, value) => core.setOutput(name, value),
+    input: (name) => workflow.getInput(name),
+    setOutput: (name, value) => workflow.setOutput(name, value),
     setSecret: (value) => {
       if (value !== '') secrets.add(value);
-      core.setSecret(value);
+      workflow.setSecret(value);
     },
-    saveState: (name, value) => core.saveState(name, value),
-    state: (name) => core.getState(name),
+    saveState: (name, value) => workflow.saveState(name, value),
+    state: (name) => workflow.getState(name),
     env: (name) => process.env[name],
     log: {
-      info: (message) => core.info(defuseCommands(message)),
-      warning: (message) => core.warning(defuseCommands(message)),
-      debug: (message) => core.debug(defuseCommands(message)),
-      error: (message, title) => core.error(defuseCommands(message), annotation(title)),
-      notice: (message) => core.notice(defuseCommands(message)),
-      group: (name, fn) => core.group(defuseCommands(name), fn),
+      info: (message) => workflow.info(defuseCommands(message)),
+      warning: (message) => workflow.annotate('warning', defuseCommands(message)),
+      debug: (message) => workflow.debug(defuseCommands(message)),
+      error: (message, heading) => workflow.annotate('error', defuseCommands(message), title(heading)),
+      notice: (message) => workflow.annotate('notice', defuseCommands(message)),
+      group: (name, fn) => workflow.group(defuseCommands(name), fn),
     },
     summary: async (markdown) => {
       if (process.env.GITHUB_STEP_SUMMARY === undefined || process.env.GITHUB_STEP_SUMMARY === '') return;
       // The summary is a report, not the job: failing to write it must not fail a step whose job is fine.
-      await core.summary
-        .addRaw(redactSecrets(markdown, secrets), true)
-        .write()
-        .catch((error: unknown) => core.warning(`Could not write the job summary: ${(error as Error).message}`))
-        .finally(() => core.summary.emptyBuffer());
+      await workflow
+        .appendSummary(redactSecrets(markdown, secrets))
+        .catch((error: unknown) =>
+          workflow.annotate('warning', defuseCommands(`Could not write the job summary: ${(error as Error).message}`)),
+        );
     },
-    fail: (message, title) => {
-      core.error(defuseCommands(message), annotation(title));
+    fail: (message, heading) => {
+      workflow.annotate('error', defuseCommands(message), title(heading));
       process.exitCode = 1;
     },
   };
