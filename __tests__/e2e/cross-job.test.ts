@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { JobRecord } from '../../src/core/record.js';
 import { createJobStore } from '../../src/store/select.js';
+import { blobFile } from '../../src/store/cache-blobs.js';
 import { startActionsService, withRunnerEnv, type ActionsService } from '../helpers/actions-service.js';
 import { allFiles, readRecord, stateDirOf } from '../helpers/jobs.js';
 import { describeRun, runEntry, type RunEntryResult } from '../helpers/runner.js';
@@ -393,8 +394,9 @@ describe('no secret is ever stored', () => {
         const bytes = Buffer.from(await response.arrayBuffer());
         expect({ key: entry.key, leaked: bytes.includes(SECRET) }).toEqual({ key: entry.key, leaked: false });
         const files = unpackCacheArchive(bytes);
-        expect([...files.keys()]).toEqual(['mcp-jobs-record.json']);
-        const text = files.get('mcp-jobs-record.json')!;
+        const { file } = blobFile(entry.key);
+        expect([...files.keys()]).toEqual([file]);
+        const text = files.get(file)!;
         expect({ key: entry.key, leaked: text.includes(SECRET) }).toEqual({ key: entry.key, leaked: false });
         expect(JSON.parse(text)).toMatchObject({ schemaVersion: 1, jobId: expect.stringMatching(/^job_/) });
       }

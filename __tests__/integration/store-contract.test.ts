@@ -26,7 +26,7 @@ import {
   type RemoteRef,
 } from '../../src/core/record.js';
 import { ArtifactBlobs } from '../../src/store/artifact-blobs.js';
-import { CacheBlobs } from '../../src/store/cache-blobs.js';
+import { blobFile, CacheBlobs } from '../../src/store/cache-blobs.js';
 import { createJobStore } from '../../src/store/select.js';
 import { SharedJobStore } from '../../src/store/shared.js';
 import { backendIds, startActionsService, withRunnerEnv, type ActionsService } from '../helpers/actions-service.js';
@@ -60,6 +60,8 @@ interface Peer {
 interface StoreUnderTest extends JobStore {
   /** Warnings the store logged (a shared store that failed says so). */
   readonly warnings: string[];
+  /** Runs `fn` as one step of the job: its calls of the store run side by side (each call above runs alone). */
+  together<T>(fn: (store: JobStore) => Promise<T>): Promise<T>;
 }
 
 interface ContractSubject {
@@ -129,6 +131,7 @@ async function inJob<T>(env: Record<string, string>, fn: () => Promise<T>): Prom
 function inEnv(env: Record<string, string>, store: JobStore, warnings: string[]): StoreUnderTest {
   return {
     warnings,
+    together: (fn) => inJob(env, () => fn(store)),
     description: store.description,
     get: (instance, jobId) => inJob(env, () => store.get(instance, jobId)),
     put: (record) => inJob(env, () => store.put(record)),
@@ -298,17 +301,12 @@ async function putBlob(url: string, bytes: Buffer): Promise<void> {
   if (response.status !== 201) throw new Error(`blob PUT: HTTP ${response.status} ${await response.text()}`);
 }
 
-/** The cache archive the library would make of a record: `mcp-jobs-record.json` in a zstd-compressed tar. */
-async function cacheArchive(content: string): Promise<Buffer> {
+/** The cache archive the library would make of blob `name`: its one file (`blobFile`) in a zstd-compressed tar. */
+async function cacheArchive(name: string, content: string): Promise<Buffer> {
   const dir = await mkdtemp(path.join(root, 'archive-'));
-  await writeFile(path.join(dir, 'mcp-jobs-record.json'), content);
-  execFileSync(
-    'tar',
-    ['--posix', '-cf', 'cache.tzst', '-P', '--use-compress-program', 'zstd', 'mcp-jobs-record.json'],
-    {
-      cwd: dir,
-    },
-  );
+  const { file } = blobFile(name);
+  await writeFile(path.join(dir, file), content);
+  execFileSync('tar', ['--posix', '-cf', 'cache.tzst', '-P', '--use-compress-program', 'zstd', file], { cwd: dir });
   return execFileSync('cat', [path.join(dir, 'cache.tzst')]);
 }
 
@@ -324,9 +322,10 @@ async function uploadInFlight(
 ): Promise<{ finalize(): Promise<void> }> {
   const token = service.mintRuntimeToken({ runId: peer.runId, jobId: peer.job });
   if (backend === 'cache') {
-    // Our entries all share one version (same path, compression and cross-OS flag).
-    const version = service.state.cacheEntries.find((e) => e.key.startsWith('mcp-jobs~') && e.finalized)!.version;
-    const bytes = await cacheArchive(JSON.stringify(record));
+    // The blobs of one job share one version (same path, compression and cross-OS flag).
+    const { group } = blobFile(name);
+    const version = service.state.cacheEntries.find((e) => e.key.startsWith(`${group}~`) && e.finalized)!.version;
+    const bytes = await cacheArchive(name, JSON.stringify(record));
     const created = await twirp(CACHE_SERVICE, 'CreateCacheEntry', token, { key: name, version });
     await putBlob(created.signed_upload_url, bytes);
     return {
@@ -394,6 +393,38 @@ function describeJobStoreContract(name: string, makeSubject: () => ContractSubje
       }
       expect(store.warnings).toEqual([]);
     });
+
+    if (subject.sharedAcrossJobs) {
+      it('a fan-in in another job reads many records at once, each the right one', async () => {
+        const run = newRun();
+        const writer = await subject.open({ runId: run, job: 'a' });
+        const jobs: JobRecord[] = [];
+        for (let i = 0; i < 6; i++) {
+          const job = await submitted(writer);
+          if (i % 2 === 0) jobs.push(job);
+          else {
+            const ended = completed(job);
+            await writer.put(ended);
+            jobs.push(ended);
+          }
+        }
+        const reader = await subject.open({ runId: run, job: 'b' });
+        const from = service.state.requests.length;
+        const read = await reader.together((store) => Promise.all(jobs.map((job) => store.get('default', job.jobId))));
+        expect(read).toEqual(jobs);
+        const routes = service.state.requests.slice(from).map((request) => request.route);
+        if (subject.backend === 'cache') {
+          // The lookups of several jobs reached the service before the first record was downloaded.
+          const lookups = routes.slice(0, routes.indexOf('blob:GET'));
+          expect(lookups.filter((route) => route.endsWith('GetCacheEntryDownloadURL')).length).toBeGreaterThan(1);
+        } else if (name.startsWith('SharedJobStore')) {
+          // The six lookups, made together, shared one listing of the run's artifacts (each download lists once
+          // more: the library looks the artifact's ID up).
+          expect(routes.filter((route) => route.endsWith('ListArtifacts'))).toHaveLength(1 + jobs.length);
+        }
+        expect([...writer.warnings, ...reader.warnings]).toEqual([]);
+      });
+    }
 
     it('a later revision wins, and an older one written late does not undo it', async () => {
       const run = newRun();

@@ -6,15 +6,19 @@
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { storeUnavailable, type Blob, type RevisionBlobs } from './blobs.js';
+import { Limit, STORE_CALLS_AT_ONCE, storeUnavailable, type Blob, type RevisionBlobs } from './blobs.js';
 
 const DESCRIPTION = 'workflow artifacts';
 
 type ArtifactModule = typeof import('@actions/artifact');
+type ArtifactClient = InstanceType<ArtifactModule['DefaultArtifactClient']>;
 
 export class ArtifactBlobs implements RevisionBlobs {
   readonly description = DESCRIPTION;
   private client: Promise<InstanceType<ArtifactModule['DefaultArtifactClient']>> | undefined;
+  /** The listing that the lookups made so far wait for; it starts once they are all in (see `listing`). */
+  private nextListing: Promise<Awaited<ReturnType<ArtifactClient['listArtifacts']>>> | undefined;
+  private readonly downloads = new Limit(STORE_CALLS_AT_ONCE);
 
   constructor(
     private readonly scratchDir: string,
@@ -50,12 +54,28 @@ export class ArtifactBlobs implements RevisionBlobs {
     }
   }
 
+  /**
+   * The run's artifacts, listed after this call was made. Lookups made together (a fan-in reading 50 records) share
+   * one listing: it starts on the next turn of the event loop, once they have all asked, and a lookup made after it
+   * started waits for the next one, so no lookup is answered by a list older than itself.
+   */
+  private listing(client: ArtifactClient) {
+    if (this.nextListing === undefined) {
+      const listing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.nextListing === listing) this.nextListing = undefined;
+        return client.listArtifacts({ latest: true });
+      });
+      this.nextListing = listing;
+    }
+    return this.nextListing;
+  }
+
   /** The artifact with the greatest name starting with `prefix`. */
   private async find(prefix: string) {
     const client = await this.artifacts();
     let listed;
     try {
-      listed = await client.listArtifacts({ latest: true });
+      listed = await this.listing(client);
     } catch (error) {
       throw storeUnavailable(DESCRIPTION, `listing artifacts for ${prefix}…`, error);
     }
@@ -76,7 +96,7 @@ export class ArtifactBlobs implements RevisionBlobs {
     if (artifact === undefined) return undefined;
     const dir = await mkdtemp(join(this.scratchDir, 'artifact-'));
     try {
-      await client.downloadArtifact(artifact.id, { path: dir });
+      await this.downloads.run(() => client.downloadArtifact(artifact.id, { path: dir }));
       const [file] = await readdir(dir);
       if (file === undefined) throw new Error(`artifact ${artifact.name} holds no file`);
       return { name: artifact.name, content: await readFile(join(dir, file), 'utf8') };

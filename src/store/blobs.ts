@@ -45,3 +45,29 @@ export class Mutex {
     return next;
   }
 }
+
+/**
+ * Lets at most `limit` tasks run at once; the others wait their turn in order. A fan-in reads many records at once,
+ * but not so many at once that the runner spawns dozens of tar processes or the service rate-limits it.
+ */
+export class Limit {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.running--;
+      else next();
+    }
+  }
+}
+
+/** How many store calls a process makes at once (a fan-in's record reads). */
+export const STORE_CALLS_AT_ONCE = 8;

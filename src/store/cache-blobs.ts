@@ -3,26 +3,44 @@
  * - a key can never be overwritten; `saveCache` returns -1 without throwing for a taken key, a 429, a read-only
  *   token or a service outage alike, so a -1 is told apart by looking the key up afterwards;
  * - an entry matches only with the same `paths` list (they are hashed into its version) and the archive holds paths
- *   relative to GITHUB_WORKSPACE: every blob is the one relative file `mcp-jobs-record.json`, archived from and
- *   restored into a fresh directory that is, for the length of the call, both the working directory and
- *   GITHUB_WORKSPACE. Calls are therefore serialised.
+ *   relative to GITHUB_WORKSPACE (restore) and the working directory (save): every blob is one relative file,
+ *   archived from and restored into a scratch directory that is, while cache calls run, both the working directory
+ *   and GITHUB_WORKSPACE. The file is named after the blob's group (`blobFile`: the job, or the run's index), so
+ *   calls for different jobs run side by side in the one scratch directory (a fan-in reads many records at once);
+ *   calls for one group take turns.
  * - restore matches the exact key, else the newest entry whose key starts with it;
  * - failures are only logged: `saveCache` -1 and `restoreCache` undefined look the same for a taken key and a 429,
  *   a miss and an outage. The library's failure lines are therefore taken out of the step's log while a call runs
  *   (see `capture`) and become the cause of our one STORE_UNAVAILABLE warning, instead of 2-4 vague warnings.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Mutex, storeUnavailable, type Blob, type RevisionBlobs } from './blobs.js';
+import { Limit, Mutex, STORE_CALLS_AT_ONCE, storeUnavailable, type Blob, type RevisionBlobs } from './blobs.js';
 
-const FILE = 'mcp-jobs-record.json';
 const DESCRIPTION = 'the Actions cache';
 
 /**
- * The working directory, GITHUB_WORKSPACE and stdout are the process's: every cache call of every CacheBlobs (a
- * root-action step builds two stores) runs alone.
+ * The one relative file a blob's entry archives. Its name is part of the entry's version, so every writer and reader
+ * of a blob must derive the same one, from what both know: the first three `~` parts of the name or prefix
+ * (`mcp-jobs~<instance>~<job-id>` for a job's revisions and large result, `mcp-jobs~<instance>~run<id>` for the
+ * run's index and claims).
  */
-const lock = new Mutex();
+export function blobFile(nameOrPrefix: string): { file: string; group: string } {
+  const parts = nameOrPrefix.split('~');
+  if (parts.length < 4) throw new Error(`cache blob name '${nameOrPrefix}' has no group (three '~' parts)`);
+  const group = parts.slice(0, 3).join('~');
+  return { file: `mcp-jobs-${createHash('sha256').update(group).digest('hex').slice(0, 24)}.json`, group };
+}
+
+/**
+ * The working directory, GITHUB_WORKSPACE and stdout are the process's, shared by every cache call of every
+ * CacheBlobs (a root-action step builds two stores): they point at one scratch directory while any call runs.
+ * Calls for one group (one file in it) take turns.
+ */
+const groups = new Map<string, Mutex>();
+const calls = new Limit(STORE_CALLS_AT_ONCE);
+let scratch: { dir: Promise<string>; calls: number; cwd: string; workspace: string | undefined } | undefined;
 
 /** The library's own failure lines (warning, error or info), by how they start. */
 const LIBRARY_FAILURE =
@@ -54,36 +72,41 @@ export class CacheBlobs implements RevisionBlobs {
     return this.module;
   }
 
-  /** Runs one library call inside a fresh directory that is both the cwd and GITHUB_WORKSPACE. */
-  private inScratch<T>(fn: (dir: string, cache: CacheModule) => Promise<T>): Promise<T> {
-    return lock.run(async () => {
-      const cache = await this.cache();
-      const dir = await mkdtemp(join(this.scratchDir, 'cache-'));
-      const cwd = process.cwd();
-      const workspace = process.env.GITHUB_WORKSPACE;
-      try {
-        process.chdir(dir);
-        process.env.GITHUB_WORKSPACE = dir;
-        return await fn(dir, cache);
-      } finally {
-        process.chdir(cwd);
-        if (workspace === undefined) delete process.env.GITHUB_WORKSPACE;
-        else process.env.GITHUB_WORKSPACE = workspace;
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
+  /**
+   * Runs one library call for the blob `nameOrPrefix` names: `file` is its relative file, `path` where that is in the
+   * shared scratch directory (the cwd and GITHUB_WORKSPACE meanwhile).
+   */
+  private inScratch<T>(
+    nameOrPrefix: string,
+    fn: (file: string, path: string, cache: CacheModule) => Promise<T>,
+  ): Promise<T> {
+    const { file, group } = blobFile(nameOrPrefix);
+    let mutex = groups.get(group);
+    if (mutex === undefined) groups.set(group, (mutex = new Mutex()));
+    return mutex.run(() =>
+      calls.run(async () => {
+        const cache = await this.cache();
+        const dir = await enterScratch(this.scratchDir);
+        try {
+          return await fn(file, join(dir, file), cache);
+        } finally {
+          await rm(join(dir, file), { force: true });
+          await leaveScratch();
+        }
+      }),
+    );
   }
 
   async create(name: string, content: string): Promise<'created' | 'exists'> {
-    return this.inScratch(async (dir, cache) => {
-      await writeFile(join(dir, FILE), content, 'utf8');
-      const saved = await capture(() => cache.saveCache([FILE], name, undefined, true));
+    return this.inScratch(name, async (file, path, cache) => {
+      await writeFile(path, content, 'utf8');
+      const saved = await capture(() => cache.saveCache([file], name, undefined, true));
       if (saved.error !== undefined) throw storeUnavailable(DESCRIPTION, `saving ${name}`, saved.error);
       if (saved.value !== -1) return 'created';
       // A taken key is a 409 (its entry may still be uploading, so a lookup need not see it yet).
       if (saved.problems.some((line) => /\(409\)|already exists/i.test(line))) return 'exists';
       // Any other -1: a lookup tells a taken key the library did not report as such from a refused save.
-      const found = await capture(() => cache.restoreCache([FILE], name, [], { lookupOnly: true }, true));
+      const found = await capture(() => cache.restoreCache([file], name, [], { lookupOnly: true }, true));
       if (found.value === name) return 'exists';
       throw storeUnavailable(
         DESCRIPTION,
@@ -95,20 +118,60 @@ export class CacheBlobs implements RevisionBlobs {
   }
 
   async newest(prefix: string): Promise<Blob | undefined> {
-    return this.inScratch(async (dir, cache) => {
-      const name = await restore(cache, prefix, false);
-      return name === undefined ? undefined : { name, content: await readFile(join(dir, FILE), 'utf8') };
+    return this.inScratch(prefix, async (file, path, cache) => {
+      const name = await restore(cache, file, prefix, false);
+      return name === undefined ? undefined : { name, content: await readFile(path, 'utf8') };
     });
   }
 
+  /** A lookup touches no file: it needs neither the scratch directory nor a turn of its group. */
   async newestName(prefix: string): Promise<string | undefined> {
-    return this.inScratch((_dir, cache) => restore(cache, prefix, true));
+    const cache = await this.cache();
+    return calls.run(() => restore(cache, blobFile(prefix).file, prefix, true));
   }
 }
 
-/** The key of the newest entry for `prefix`, restored into the working directory unless `lookupOnly`. */
-async function restore(cache: CacheModule, prefix: string, lookupOnly: boolean): Promise<string | undefined> {
-  const restored = await capture(() => cache.restoreCache([FILE], prefix, [], { lookupOnly }, true));
+/** The first call in: the scratch directory, made the cwd and GITHUB_WORKSPACE until the last call is out. */
+async function enterScratch(parent: string): Promise<string> {
+  if (scratch === undefined) {
+    const cwd = process.cwd();
+    const workspace = process.env.GITHUB_WORKSPACE;
+    const dir = mkdtemp(join(parent, 'cache-')).then((made) => {
+      process.chdir(made);
+      process.env.GITHUB_WORKSPACE = made;
+      return made;
+    });
+    scratch = { dir, calls: 0, cwd, workspace };
+  }
+  scratch.calls++;
+  try {
+    return await scratch.dir;
+  } catch (error) {
+    await leaveScratch();
+    throw error;
+  }
+}
+
+async function leaveScratch(): Promise<void> {
+  const state = scratch!;
+  if (--state.calls > 0) return;
+  scratch = undefined;
+  const dir = await state.dir.catch(() => undefined);
+  if (dir === undefined) return;
+  process.chdir(state.cwd);
+  if (state.workspace === undefined) delete process.env.GITHUB_WORKSPACE;
+  else process.env.GITHUB_WORKSPACE = state.workspace;
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** The key of the newest entry for `prefix`, restored into the scratch directory unless `lookupOnly`. */
+async function restore(
+  cache: CacheModule,
+  file: string,
+  prefix: string,
+  lookupOnly: boolean,
+): Promise<string | undefined> {
+  const restored = await capture(() => cache.restoreCache([file], prefix, [], { lookupOnly }, true));
   if (restored.value === undefined) {
     // A miss is silent; a failed restore (429, outage, denied read) is logged and also answers undefined.
     const cause = causeOf(restored.problems, restored.error);
@@ -124,41 +187,53 @@ interface Captured<T> {
   problems: string[];
 }
 
+/** The problem lists of the library calls running now; stdout is filtered while there are any. */
+const collectors = new Set<string[]>();
+let unfiltered: typeof process.stdout.write | undefined;
+
 /**
  * Runs one library call with its failure lines taken out of stdout (where @actions/core writes workflow commands):
  * they are collected and written as debug lines instead. Everything else passes through untouched, so output of
- * other work of the step going on meanwhile is not lost. Runs under the lock, so no other cache call interleaves.
+ * other work of the step going on meanwhile is not lost. The lines carry no key, so while calls run side by side each
+ * collects every failure line written during it: an outage fails them all alike.
  */
 async function capture<T>(fn: () => Promise<T>): Promise<Captured<T>> {
   const problems: string[] = [];
-  const write = process.stdout.write;
-  const filter = (text: string): string =>
-    text
-      .split(/(?<=\n)/)
-      .map((line) => {
-        const command = /^::(warning|error|debug)(?: [^:]*)?::(.*?)(\r?\n)?$/s.exec(line);
-        const message = command === null ? line.replace(/\r?\n$/, '') : unescapeData(command[2]!);
-        if (!LIBRARY_FAILURE.test(message)) return line;
-        problems.push(message);
-        if (command?.[1] === 'debug') return line;
-        return `::debug::${escapeData(message)}${line.endsWith('\n') ? '\n' : ''}`;
-      })
-      .join('');
-  process.stdout.write = function (this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
-    return (write as (...args: unknown[]) => boolean).call(
-      process.stdout,
-      text === undefined ? chunk : filter(text),
-      ...rest,
-    );
-  } as typeof process.stdout.write;
+  if (collectors.size === 0) {
+    const write = (unfiltered = process.stdout.write);
+    process.stdout.write = function (this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+      return (write as (...args: unknown[]) => boolean).call(
+        process.stdout,
+        text === undefined ? chunk : filterLibraryFailures(text),
+        ...rest,
+      );
+    } as typeof process.stdout.write;
+  }
+  collectors.add(problems);
   try {
     return { value: await fn(), problems };
   } catch (error) {
     return { error, problems };
   } finally {
-    process.stdout.write = write;
+    collectors.delete(problems);
+    if (collectors.size === 0) process.stdout.write = unfiltered!;
   }
+}
+
+/** `text` with the library's failure lines turned into debug lines, each collected by every running call. */
+function filterLibraryFailures(text: string): string {
+  return text
+    .split(/(?<=\n)/)
+    .map((line) => {
+      const command = /^::(warning|error|debug)(?: [^:]*)?::(.*?)(\r?\n)?$/s.exec(line);
+      const message = command === null ? line.replace(/\r?\n$/, '') : unescapeData(command[2]!);
+      if (!LIBRARY_FAILURE.test(message)) return line;
+      for (const problems of collectors) problems.push(message);
+      if (command?.[1] === 'debug') return line;
+      return `::debug::${escapeData(message)}${line.endsWith('\n') ? '\n' : ''}`;
+    })
+    .join('');
 }
 
 /**
