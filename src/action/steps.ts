@@ -138,6 +138,7 @@ async function waitAndReport(
   const request = (job: string): WaitRequest => ({
     instance: settings.instance,
     job,
+    known: known.find((record) => record.jobId === job),
     headers: settings.headers,
     cancelOnTimeout: settings.cancelOnTimeout,
     interrupt: interrupt.signal,

@@ -33,6 +33,8 @@ export interface WaitRequest {
   answersInput?: boolean;
   /** Called with every recorded change, for live logs. */
   onChange?: (record: JobRecord) => void;
+  /** The job's record as the caller has just read it (a fan-in reads them all first): saves reading it again. */
+  known?: JobRecord;
 }
 
 export type WaitEnd =
@@ -56,7 +58,7 @@ const CANCEL_GRACE_MS = 5_000;
 class DeadlineReached extends Error {}
 
 export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<WaitResult> {
-  let job = await resolveJob(ctx, req.instance, req.job);
+  let job = req.known?.jobId === req.job ? req.known : await resolveJob(ctx, req.instance, req.job);
   if (isTerminal(job.status)) return { record: job, end: 'terminal', fromRecord: true };
   if (job.remote === undefined && job.callSession === undefined) {
     job = (
