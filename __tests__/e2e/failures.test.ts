@@ -144,8 +144,12 @@ describe('server and tool faults at submit', () => {
 
   it('a server that is not there', async () => {
     const port = await freePort();
-    const run = await runEntry('submit', { inputs: { server: `http://127.0.0.1:${port}/mcp`, tool: 'slow' } });
+    // Submit retries an unreachable server until the job's deadline (or a minute): 2 s here.
+    const run = await runEntry('submit', {
+      inputs: { server: `http://127.0.0.1:${port}/mcp`, tool: 'slow', 'timeout-minutes': '2s' },
+    });
     expectFailure(run, new RegExp(`SERVER_UNREACHABLE.*Cannot reach the MCP server http://127.0.0.1:${port}/mcp`));
+    expect(run.stdout).toMatch(/::warning::job_\w+: .*Cannot reach the MCP server.*; retrying until /);
     expect(readRecord(run.runnerTemp, run.outputs['job-id']!)).toMatchObject({
       status: 'failed',
       error: { code: 'SERVER_UNREACHABLE' },

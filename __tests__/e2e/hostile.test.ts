@@ -236,7 +236,9 @@ describe('secrets in the server URL', () => {
 
   it('masks a query value that an error message repeats, in the annotation and the summary', async () => {
     // Port 9 (discard) on loopback: nothing listens, so the error names the URL, token included.
-    const submit = await run('submit', { inputs: { server: `http://127.0.0.1:9/mcp?token=${TOKEN}`, tool: 'report' } });
+    const submit = await run('submit', {
+      inputs: { server: `http://127.0.0.1:9/mcp?token=${TOKEN}`, tool: 'report', 'timeout-minutes': '2s' },
+    });
     expect(submit.code).toBe(1);
     const errors = parseWorkflowCommands(submit.stdout).filter((c) => c.command === 'error');
     expect(errors.map((c) => c.properties.title)).toEqual(['mcp-jobs submit: SERVER_UNREACHABLE']);

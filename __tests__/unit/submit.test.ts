@@ -99,6 +99,33 @@ describe('submitJob', () => {
     expect(job.github).toEqual({ runId: '7', job: 'build' });
   });
 
+  it('retries an unreachable server before the call is sent, warning once, and submits when it answers', async () => {
+    const h = harness();
+    accepts(h);
+    let refused = 0;
+    h.tasks.onOpen = async () => {
+      if (refused++ < 3) throw unreachable('connect ECONNREFUSED');
+      return h.conn;
+    };
+    const job = await submitJob(h.ctx, request());
+    expect(job.status).toBe('running');
+    expect(h.clock.sleeps).toHaveLength(3);
+    expect(h.log.warnings).toEqual([expect.stringMatching(/ECONNREFUSED.*retrying until/)]);
+    expect(h.store.puts.map((put) => put.status)).not.toContain('failed');
+  });
+
+  it('gives up on an unreachable server at the deadline, before the connect grace', async () => {
+    const h = harness();
+    h.tasks.onOpen = async () => {
+      throw unreachable('connect ECONNREFUSED');
+    };
+    const deadline = new Date(T0.getTime() + 5_000);
+    const error = await rejected(submitJob(h.ctx, request({ deadline })));
+    expect(error.code).toBe('SERVER_UNREACHABLE');
+    expect(h.clock.now().getTime()).toBe(deadline.getTime());
+    expect(h.store.puts.at(-1)).toMatchObject({ status: 'failed', error: { code: 'SERVER_UNREACHABLE' } });
+  });
+
   it('records an open() failure as failed with its code and rethrows it naming the job', async () => {
     const h = harness();
     const cause = unreachable('connect ECONNREFUSED');
@@ -109,11 +136,15 @@ describe('submitJob', () => {
 
     const stored = h.store.puts.at(-1)!;
     expect(stored.status).toBe('failed');
-    expect(stored.error).toEqual({ code: 'SERVER_UNREACHABLE', message: cause.message });
+    // Retried for a minute (the connect grace) first: the error says so.
+    expect(stored.error).toEqual({
+      code: 'SERVER_UNREACHABLE',
+      message: `${cause.message} (retried until ${new Date(T0.getTime() + 60_000).toISOString()})`,
+    });
     expect(error.code).toBe('SERVER_UNREACHABLE');
     expect(error.jobId).toBe(stored.jobId);
     expect(error.retryable).toBe(true);
-    expect(error.message).toBe(cause.message);
+    expect(error.message).toBe(stored.error!.message);
     expect(h.conn.submitCalls).toHaveLength(0);
   });
 

@@ -36,6 +36,12 @@ const CANCEL_GRACE_MS = 5_000;
 const RECOVERY_GRACE_MS = 30_000;
 /** Bounds each look-up: its own, as the submit's deadline may be what cut the call short. */
 const LOOKUP_TIMEOUT_MS = 10_000;
+/**
+ * How long submit keeps trying to connect when the server cannot be reached and the job has no earlier deadline.
+ * Nothing has been sent yet, so a retry is always safe; a blip (a restarting server, a dropped connection) must not
+ * fail the job, but a server that is simply not there should fail the step within a minute.
+ */
+const CONNECT_GRACE_MS = 60_000;
 
 /**
  * Whether the server may have received a failed call (and created a task). A JobError that is not about the
@@ -110,6 +116,46 @@ function unfinished(task: TaskSnapshot): JobChange {
   return { ...rest, status: 'running' };
 }
 
+/**
+ * Connects for the tool call, retrying an unreachable server (with backoff, one warning) until the deadline or
+ * CONNECT_GRACE_MS, whichever comes first. Any other error, or the last unreachable one, is thrown.
+ */
+async function connectRetrying(ctx: CommandContext, req: SubmitRequest, jobId: string): Promise<TaskConnection> {
+  const graceEnd = ctx.clock.now().getTime() + CONNECT_GRACE_MS;
+  const giveUpAt = Math.min(graceEnd, req.deadline?.getTime() ?? graceEnd);
+  const pause = backoff(undefined, ctx.random);
+  let warned = false;
+  let first: JobError | undefined;
+  for (;;) {
+    try {
+      const connection = await ctx.tasks.open(req.server, undefined, req.interrupt, req.deadline?.getTime());
+      if (warned) ctx.log.info(`${jobId}: reached the server`);
+      return connection;
+    } catch (error) {
+      const now = ctx.clock.now().getTime();
+      if (!isJobError(error, 'SERVER_UNREACHABLE') || req.interrupt?.aborted) throw error;
+      if (now >= giveUpAt) {
+        // The attempt the deadline cut short says only that; the first failure says why the server was unreachable.
+        if (first === undefined) throw error;
+        throw new JobError(
+          'SERVER_UNREACHABLE',
+          `${first.message} (retried until ${new Date(giveUpAt).toISOString()})`,
+          {
+            cause: first,
+            retryable: true,
+          },
+        );
+      }
+      first ??= error;
+      if (!warned) {
+        ctx.log.warning(`${jobId}: ${describeError(error)}; retrying until ${new Date(giveUpAt).toISOString()}`);
+        warned = true;
+      } else ctx.log.debug(`${jobId}: still unreachable: ${describeError(error)}`);
+      await ctx.clock.sleep(Math.min(pause.next(), giveUpAt - now), req.interrupt);
+    }
+  }
+}
+
 export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promise<JobRecord> {
   const keyed = await claimJobKey(ctx, req);
   if (keyed?.adopted !== undefined) return keyed.adopted;
@@ -131,7 +177,7 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
 
   let connection: TaskConnection | undefined;
   try {
-    connection = await ctx.tasks.open(req.server, undefined, req.interrupt, req.deadline?.getTime());
+    connection = await connectRetrying(ctx, req, job.jobId);
     if (req.interrupt?.aborted) throw req.interrupt.reason;
     // Before the call is sent: if its reply never arrives (this step killed, the network gone), a later wait or
     // cancel finds the task the call created through this session instead of taking it for never created.
