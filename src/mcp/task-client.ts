@@ -38,6 +38,7 @@ import type {
   TaskConnection,
   TaskOutcome,
   TaskSnapshot,
+  ToolInfo,
   ToolCall,
   ServerQuestion,
   WatchOptions,
@@ -462,6 +463,40 @@ class McpTaskConnection implements TaskConnection {
       `Input 'tool': the MCP server ${this.url} has no tool '${inert(name)}' (it has: ${shown || 'no tools'})`,
       { input: 'tool' },
     );
+  }
+
+  /** Every tool the server lists (all pages), with its task support, for a host that shows them. */
+  async tools(signal?: AbortSignal): Promise<ToolInfo[]> {
+    const out: ToolInfo[] = [];
+    let cursor: string | undefined;
+    let timeoutMs = REQUEST_TIMEOUT_MS;
+    try {
+      for (let page = 0; page < 100; page++) {
+        timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, 'listing tools');
+        const listing = await this.client.listTools(cursor === undefined ? {} : { cursor }, {
+          timeout: timeoutMs,
+          ...(signal === undefined ? {} : { signal }),
+        });
+        for (const tool of listing.tools) {
+          out.push({
+            name: tool.name,
+            ...(tool.description === undefined ? {} : { description: tool.description }),
+            inputSchema: (tool.inputSchema ?? {}) as JsonObject,
+            taskSupport: tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden'),
+          });
+        }
+        cursor = listing.nextCursor;
+        if (cursor === undefined) break;
+      }
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (isJobError(error)) throw error;
+      if (isTimeout(error)) {
+        throw noAnswer(this.url, 'tools/list', timeoutMs, error, this.parts.budget.cutByDeadline(timeoutMs));
+      }
+      throw toJobError(error, { url: this.url, doing: 'listing tools' });
+    }
+    return out;
   }
 
   async sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined> {

@@ -199,6 +199,21 @@ export class LocalJobStore implements JobStore {
     return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.jobId.localeCompare(a.jobId));
   }
 
+  async remove(instance: string, jobId: string): Promise<boolean> {
+    if (!isJobId(jobId)) return false;
+    const path = this.pathOf(instance, jobId);
+    return this.locked(instance, jobId, async () => {
+      try {
+        await rm(this.resultPathOf(instance, jobId), { force: true });
+        await rm(path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw this.unavailable(`removing ${path}`, error);
+      }
+    }).finally(() => rm(this.lockOf(instance, jobId), { force: true }).catch(() => undefined));
+  }
+
   private claimPath(instance: string, jobKey: string, seq: number): string {
     return join(this.keysDir(instance), `${keyDigest(jobKey)}.${pad(seq)}.claim`);
   }
