@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, describeCli, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { allFiles } from '../helpers/jobs.js';
-import { describeRun, makeRunnerTemp, runEntry } from '../helpers/runner.js';
+import { describeRun, makeRunnerTemp, REPO_ROOT, runEntry } from '../helpers/runner.js';
 import {
   fixtureTask,
   freePort,
@@ -118,6 +118,30 @@ describe('the seed page, as written with mcp-jobs', () => {
     expect(waited).toMatchObject({ exit_code: 0, data: { status: 'completed', is_error: false } });
     // An ended job is answered from its record: show says it did not ask the server.
     expect(json(ok(await cli.run(['--json', 'jobs', 'show', jobId!]))).contacted_server).toBe(false);
+
+    // Reading records loads neither the MCP client nor @actions/*: the files they live in are never read.
+    for (const args of [
+      ['jobs', 'list'],
+      ['jobs', 'show', jobId!],
+    ]) {
+      const log = path.join(tempDir(), 'loaded.txt');
+      fs.writeFileSync(log, '');
+      const preload = `file://${path.join(REPO_ROOT, 'bench', 'loaded-modules.mjs')}`;
+      const run = spawnSync(process.execPath, ['--import', preload, CLI, '--state-dir', cli.stateDir, ...args], {
+        env: { PATH: process.env.PATH, MCP_JOBS_LOADED_LOG: log },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(0);
+      const loaded = fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((url) => url.startsWith('file:') && url.includes('/dist/'))
+        .map((url) => fs.readFileSync(new URL(url), 'utf8'))
+        .join('\n');
+      expect(loaded).toContain('jobs list');
+      expect(loaded).not.toContain('StreamableHTTPClientTransport');
+      expect(loaded).not.toContain('GITHUB_OUTPUT');
+    }
 
     const watched = ok(await cli.run(['--json', 'jobs', 'watch', '--latest']));
     const events = watched.stdout

@@ -332,12 +332,13 @@ class Cli {
     // watch prints every change on stdout: the same lines on stderr would only repeat them.
     if (command.name === 'watch') ctx.log = { ...ctx.log, info: (m) => ctx.log.debug(m) };
     const job = this.known(await resolveJob(ctx, this.global.instance, command.job));
+    const interrupt: Interrupt = onStopSignals((m) => this.log.warning(m));
+    // Said once the signal handlers are in place: a signal from here on cancels the task.
     if (command.name === 'wait' && !isTerminal(job.status)) {
       this.log.info(
         `Waiting for ${job.jobId} (${inert(job.tool)}, task ${inert(job.remote?.taskId ?? 'none')}): ${job.status}`,
       );
     }
-    const interrupt: Interrupt = onStopSignals((m) => this.log.warning(m));
     const request = {
       instance: this.global.instance,
       job: job.jobId,
