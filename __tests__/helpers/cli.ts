@@ -3,12 +3,11 @@
  * a clean environment (PATH, HOME and what the test gives), stdout and stderr captured, an optional signal once
  * stderr shows a line. Every state dir made here is removed after the test file.
  */
-import { afterAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from './runner.js';
+import { makeRunnerTemp, REPO_ROOT } from './runner.js';
 
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
@@ -26,16 +25,9 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh directory, removed after the test file. */
+/** A fresh directory, removed after the test file (as the runner helper's RUNNER_TEMPs are). */
 export function tempDir(prefix = 'mcp-jobs-cli-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
+  return makeRunnerTemp(prefix);
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {

@@ -429,30 +429,10 @@ class McpTaskConnection implements TaskConnection {
   }
 
   private async findTool(name: string, signal?: AbortSignal): Promise<Tool> {
-    const seen: string[] = [];
-    let cursor: string | undefined;
-    let timeoutMs = REQUEST_TIMEOUT_MS;
-    try {
-      for (let page = 0; page < 100; page++) {
-        timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, 'listing tools');
-        const listing = await this.client.listTools(cursor === undefined ? {} : { cursor }, {
-          timeout: timeoutMs,
-          ...(signal === undefined ? {} : { signal }),
-        });
-        const tool = listing.tools.find((t) => t.name === name);
-        if (tool !== undefined) return tool;
-        seen.push(...listing.tools.map((t) => t.name));
-        cursor = listing.nextCursor;
-        if (cursor === undefined) break;
-      }
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (isJobError(error)) throw error;
-      if (isTimeout(error)) {
-        throw noAnswer(this.url, 'tools/list', timeoutMs, error, this.parts.budget.cutByDeadline(timeoutMs));
-      }
-      throw toJobError(error, { url: this.url, doing: 'listing tools' });
-    }
+    const listed = await this.listTools(signal);
+    const tool = listed.find((t) => t.name === name);
+    if (tool !== undefined) return tool;
+    const seen = listed.map((t) => t.name);
     const shown =
       seen
         .slice(0, 20)
@@ -465,9 +445,9 @@ class McpTaskConnection implements TaskConnection {
     );
   }
 
-  /** Every tool the server lists (all pages), with its task support, for a host that shows them. */
-  async tools(signal?: AbortSignal): Promise<ToolInfo[]> {
-    const out: ToolInfo[] = [];
+  /** Every page of `tools/list`. */
+  private async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    const tools: Tool[] = [];
     let cursor: string | undefined;
     let timeoutMs = REQUEST_TIMEOUT_MS;
     try {
@@ -477,14 +457,7 @@ class McpTaskConnection implements TaskConnection {
           timeout: timeoutMs,
           ...(signal === undefined ? {} : { signal }),
         });
-        for (const tool of listing.tools) {
-          out.push({
-            name: tool.name,
-            ...(tool.description === undefined ? {} : { description: tool.description }),
-            inputSchema: (tool.inputSchema ?? {}) as JsonObject,
-            taskSupport: tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden'),
-          });
-        }
+        tools.push(...listing.tools);
         cursor = listing.nextCursor;
         if (cursor === undefined) break;
       }
@@ -496,7 +469,17 @@ class McpTaskConnection implements TaskConnection {
       }
       throw toJobError(error, { url: this.url, doing: 'listing tools' });
     }
-    return out;
+    return tools;
+  }
+
+  /** Every tool the server lists, with its task support, for a host that shows them. */
+  async tools(signal?: AbortSignal): Promise<ToolInfo[]> {
+    return (await this.listTools(signal)).map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      inputSchema: (tool.inputSchema ?? {}) as JsonObject,
+      taskSupport: tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden'),
+    }));
   }
 
   async sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined> {
