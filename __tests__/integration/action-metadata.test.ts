@@ -154,6 +154,17 @@ describe.each(ACTIONS)('$dir/action.yml', ({ dir, entry, post }) => {
       bad.host,
     );
     expect(bad.outputs.get('error')).toBe('SERVER_UNREACHABLE: the server went away');
+    // A step that reports a failed job itself: the code comes from the annotation title, the first failure counts.
+    const failed = recordingHost({});
+    await runStep(
+      entry,
+      async (host) => {
+        host.fail('Job job_x failed: boom', 'mcp-jobs: job failed');
+        host.fail('a second problem', 'mcp-jobs: job canceled');
+      },
+      failed.host,
+    );
+    expect(failed.outputs.get('error')).toBe('JOB_FAILED: Job job_x failed: boom');
   });
 
   it('declares exactly the outputs its step writes', async () => {
