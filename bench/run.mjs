@@ -38,6 +38,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
@@ -49,6 +50,10 @@ const STORE_LATENCY = path.join(ROOT, 'bench', 'store-latency.mjs');
 const PEAK_RSS = path.join(ROOT, 'bench', 'peak-rss.mjs');
 const EXIT_WITH_PARENT = path.join(ROOT, '__tests__', 'fixtures', 'exit-with-parent.mjs');
 const MINIMAL = path.join(ROOT, 'bench', 'minimal-submit.mjs');
+const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
+const LOADED_MODULES = path.join(ROOT, 'bench', 'loaded-modules.mjs');
+/** Section 8: job records `jobs list` reads. */
+const CLI_RECORDS = 1000;
 const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post'];
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS || '12', 10) || 12);
@@ -80,6 +85,8 @@ const TARGETS = {
   fanInDeltaMs: 200,
   fanInRssMiB: 150,
   recoveryP95Ms: 1000,
+  cliReadRatio: 1.5,
+  cliCallRatio: 1.2,
 };
 /** Section 7: outages (ms after the task ended on the server) and runs. */
 const RECOVERY_RUNS = Math.min(RUNS, 6);
@@ -1230,6 +1237,153 @@ function reportFanIn(out, fanIn) {
  * Prints every section that was measured; a section that failed (or could not run) is printed as its error, so one
  * broken measurement never hides the others.
  */
+// ---------------------------------------------------------------------------------------------
+// 8. The command line
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * bench/minimal-submit.mjs bundled as the CLI is (one ncc bundle, minified by ncc), so the comparison is of the work
+ * done, not of module resolution in node_modules.
+ */
+async function bundledMinimal() {
+  const out = tempDir('mcp-jobs-bench-minimal-');
+  const require = createRequire(import.meta.url);
+  const ncc = require('@vercel/ncc');
+  const { code, assets } = await ncc(MINIMAL, { quiet: true, minify: true });
+  fs.writeFileSync(path.join(out, 'index.mjs'), code);
+  for (const [name, asset] of Object.entries(assets)) {
+    fs.mkdirSync(path.dirname(path.join(out, name)), { recursive: true });
+    fs.writeFileSync(path.join(out, name), asset.source);
+  }
+  return path.join(out, 'index.mjs');
+}
+
+/** The files of dist/bundle/ a command loaded, and whether they hold the MCP client or @actions/core. */
+async function loadedByCli(args, env) {
+  const log = path.join(tempDir('mcp-jobs-bench-loaded-'), 'loaded.txt');
+  fs.writeFileSync(log, '');
+  const result = await runNode(['--import', pathToFileURL(LOADED_MODULES).href, CLI, ...args], {
+    env: { ...env, MCP_JOBS_LOADED_LOG: log },
+  });
+  if (result.code !== 0) throw new BenchFailure(describe(`mcp-jobs ${args.join(' ')}`, result));
+  const files = [
+    ...new Set(
+      fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((u) => u.startsWith('file:')),
+    ),
+  ]
+    .map((u) => fileURLToPath(u))
+    .filter((f) => f.startsWith(path.join(ROOT, 'dist')));
+  const text = files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  return {
+    files: files.map((f) => path.relative(ROOT, f)),
+    bytes: text.length,
+    mcpClient: text.includes('StreamableHTTPClientTransport'),
+    actions: text.includes('GITHUB_OUTPUT'),
+  };
+}
+
+async function measureCli(server, runnerTemp) {
+  if (!fs.existsSync(CLI)) throw new BenchFailure('dist/cli/index.js is missing: run npm run build first');
+  const { env } = runnerEnv(runnerTemp, {});
+  delete env.RUNNER_TEMP;
+  const stateDir = tempDir('mcp-jobs-bench-cli-');
+  const base = ['--state-dir', stateDir];
+  const cli = async (args, check = (r) => r.code === 0) => {
+    const result = await runNode([CLI, ...base, ...args], { env });
+    if (!check(result)) throw new BenchFailure(describe(`mcp-jobs ${args.join(' ')}`, result));
+    return result;
+  };
+  // A real ended job, then 1,000 records made from it (new IDs and creation times), as `jobs list` finds them.
+  const submitted = JSON.parse(
+    (await cli(['--server', server.url, '--json', 'call', 'slow', '--durationMs', '50'])).stdout,
+  ).data;
+  const jobsDir = path.join(stateDir, 'instances', 'default', 'jobs');
+  const template = JSON.parse(fs.readFileSync(path.join(jobsDir, `${submitted.job_id}.json`), 'utf8'));
+  const t0 = Date.parse(template.createdAt);
+  for (let i = 0; i < CLI_RECORDS - 1; i++) {
+    const jobId = `job_bench${String(i).padStart(12, '0')}`;
+    const createdAt = new Date(t0 - (i + 1) * 1000).toISOString();
+    fs.writeFileSync(path.join(jobsDir, `${jobId}.json`), JSON.stringify({ ...template, jobId, createdAt }, null, 2));
+  }
+  const listed = JSON.parse((await cli(['--json', 'jobs', 'list'])).stdout);
+  if (listed.length !== CLI_RECORDS) throw new BenchFailure(`jobs list found ${listed.length} of ${CLI_RECORDS} jobs`);
+
+  const minimal = await bundledMinimal();
+  const bare = async () => (await runNode(['-e', ''], { env })).wallMs;
+  const series = { bare: [], list: [], show: [], callFlags: [], callArgs: [], minimal: [] };
+  const args = JSON.stringify({ durationMs: SLOW_MS });
+  const once = async () => {
+    series.bare.push(await bare());
+    series.list.push((await cli(['jobs', 'list'])).wallMs);
+    series.show.push((await cli(['jobs', 'show', submitted.job_id])).wallMs);
+    series.callFlags.push(
+      (await cli(['--server', server.url, 'call', 'slow', '--durationMs', String(SLOW_MS), '--background'])).wallMs,
+    );
+    series.callArgs.push((await cli(['--server', server.url, 'call', 'slow', '--args', args, '--background'])).wallMs);
+    const m = await runNode([minimal, server.url, 'slow', args], { env });
+    if (m.code !== 0 || !/^TASK \S+/m.test(m.stdout)) throw new BenchFailure(describe('bundled minimal', m));
+    series.minimal.push(m.wallMs);
+  };
+  await once();
+  for (const values of Object.values(series)) values.length = 0;
+  for (let i = 0; i < RUNS; i++) {
+    await once();
+    process.stdout.write('.');
+  }
+  const loaded = {
+    list: await loadedByCli([...base, 'jobs', 'list'], env),
+    show: await loadedByCli([...base, 'jobs', 'show', submitted.job_id], env),
+  };
+  return { series, loaded };
+}
+
+function reportCli(out, { series, loaded }) {
+  const bare = median(series.bare);
+  const minimal = median(series.minimal);
+  const row = (what, values, baseline, target) => {
+    const ratio = median(values) / baseline;
+    return [
+      what,
+      ms(median(values)),
+      ms(Math.min(...values)),
+      ms(Math.max(...values)),
+      `${ratio.toFixed(2)}×`,
+      target === undefined ? '(for reference)' : `≤ ${target}× ${mark(ratio <= target)}`,
+    ];
+  };
+  out.push('8. The command line (process spawn → exit, node startup included), median');
+  out.push(
+    table(
+      ['process', 'median', 'min', 'max', 'ratio', 'target'],
+      [
+        ["node -e ''", ms(bare), ms(Math.min(...series.bare)), ms(Math.max(...series.bare)), '1.00×', '(baseline a)'],
+        row(`mcp-jobs jobs list (${CLI_RECORDS} records)`, series.list, bare, TARGETS.cliReadRatio),
+        row('mcp-jobs jobs show <ended job>', series.show, bare, TARGETS.cliReadRatio),
+        [
+          'minimal SDK submit, bundled',
+          ms(minimal),
+          ms(Math.min(...series.minimal)),
+          ms(Math.max(...series.minimal)),
+          '1.00×',
+          '(baseline b)',
+        ],
+        row('mcp-jobs call --args … --background', series.callArgs, minimal, TARGETS.cliCallRatio),
+        row('mcp-jobs call --flag … --background', series.callFlags, minimal),
+      ],
+    ),
+  );
+  out.push('   ratios: jobs list and show to baseline a, call to baseline b');
+  for (const [what, l] of Object.entries(loaded)) {
+    out.push(
+      `   jobs ${what} loaded ${l.files.length} file(s) of dist/ (${kib(l.bytes)}): MCP client ${l.mcpClient ? 'LOADED ✗' : 'not loaded ✓'}, @actions/core ${l.actions ? 'LOADED ✗' : 'not loaded ✓'}`,
+    );
+  }
+  out.push('');
+}
+
 function report(results, failures) {
   const out = [];
   out.push('');
@@ -1261,6 +1415,8 @@ function report(results, failures) {
   else failed('6. Fan-in', ['fanIn']);
   if (results.recovery) reportRecovery(out, results.recovery);
   else failed('7. Recovery after an outage', ['recovery']);
+  if (results.cli) reportCli(out, results.cli);
+  else failed('8. The command line', ['cli']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1298,6 +1454,7 @@ const SECTION_LABELS = {
   storesEntries: '5b. stores',
   fanIn: '6. fan-in',
   recovery: '7. recovery',
+  cli: '8. cli',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1401,6 +1558,7 @@ async function main() {
       measureFanIn(needs('v1 fixture'), results.submit ? median(results.submit.submitMs) : FALLBACK_SUBMIT_MS),
     );
     await section('recovery', () => measureRecovery(needs('v1 fixture')));
+    await section('cli', () => measureCli(needs('v1 fixture'), runnerTemp));
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();

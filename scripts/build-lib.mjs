@@ -8,6 +8,9 @@ import { runInThisContext } from 'node:vm';
 /** Where the one shared bundle goes, relative to dist/. */
 export const BUNDLE_DIR = 'bundle';
 
+/** Entries run as commands (the `bin` of package.json): their file starts with a shebang and is executable. */
+export const COMMAND_ENTRIES = new Set(['cli']);
+
 /**
  * The file GitHub runs for entry `name` (dist/<name>/index.js): it only names its entry; the code is the shared
  * bundle. dist/package.json makes it ESM.
@@ -15,6 +18,7 @@ export const BUNDLE_DIR = 'bundle';
 export function entrySource(name) {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`entry name '${name}' is not a folder name like 'submit'`);
   return [
+    ...(COMMAND_ENTRIES.has(name) ? ['#!/usr/bin/env node'] : []),
     `// The '${name}' entry point of mcp-jobs, written by scripts/build.mjs. The code is the bundle all entries share.`,
     '// On a runner, Node 22.1+ keeps the compiled bundle under RUNNER_TEMP, so later steps of the job start faster.',
     "import module from 'node:module';",

@@ -28,7 +28,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BUNDLE_DIR, entrySource, readPackageLicense, renderLicenses } from './build-lib.mjs';
+import { BUNDLE_DIR, COMMAND_ENTRIES, entrySource, readPackageLicense, renderLicenses } from './build-lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -132,7 +132,7 @@ try {
   const names = await entryNames(jsFiles);
   for (const name of names) {
     mkdirSync(join(dist, name));
-    writeFileSync(join(dist, name, 'index.js'), entrySource(name));
+    writeFileSync(join(dist, name, 'index.js'), entrySource(name), { mode: COMMAND_ENTRIES.has(name) ? 0o755 : 0o644 });
   }
 
   const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;

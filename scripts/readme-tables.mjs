@@ -16,6 +16,8 @@ const ACTIONS = [
   ['submit/action.yml', 'submit', 'OWNER/mcp-jobs/submit@v0'],
   ['wait/action.yml', 'wait', 'OWNER/mcp-jobs/wait@v0'],
   ['cancel/action.yml', 'cancel', 'OWNER/mcp-jobs/cancel@v0'],
+  ['show/action.yml', 'show', 'OWNER/mcp-jobs/show@v0'],
+  ['setup/action.yml', 'setup', 'OWNER/mcp-jobs/setup@v0'],
 ];
 
 const cell = (text) => String(text).split(/\s+/).join(' ').trim().replace(/\|/g, '\\|');
@@ -25,8 +27,10 @@ export function renderTables() {
   for (const [file, title, uses] of ACTIONS) {
     const action = parse(readFileSync(join(root, file), 'utf8'));
     out.push(`### ${title}: \`uses: ${uses}\``, '', cell(action.description), '');
-    out.push('| Input | Required | Default | Description |', '| --- | --- | --- | --- |');
-    for (const [name, input] of Object.entries(action.inputs ?? {})) {
+    const inputs = Object.entries(action.inputs ?? {});
+    if (inputs.length === 0) out.push('It has no inputs.');
+    else out.push('| Input | Required | Default | Description |', '| --- | --- | --- | --- |');
+    for (const [name, input] of inputs) {
       const fallback = !('default' in input) ? '' : input.default === '' ? '(empty)' : `\`${input.default}\``;
       out.push(`| \`${name}\` | ${input.required ? 'yes' : 'no'} | ${fallback} | ${cell(input.description)} |`);
     }

@@ -8,16 +8,20 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { runStep } from '../../src/action/boundary.js';
 import type { ActionHost } from '../../src/action/host.js';
+import { setupStep } from '../../src/action/setup.js';
 import { writeIdentity, writeResultOutputs } from '../../src/action/report.js';
 import {
   callSettings,
   cancelSettings,
   ENTRY_INPUTS,
+  showSettings,
   submitSettings,
   waitSettings,
   type Entry,
 } from '../../src/action/settings.js';
+import { JobError } from '../../src/core/errors.js';
 import { applyChange, createRecord } from '../../src/core/record.js';
 import { CLIENT_INFO } from '../../src/version.js';
 import { makeRunnerTemp, REPO_ROOT } from '../helpers/runner.js';
@@ -35,6 +39,8 @@ const ACTIONS: Array<{ dir: string; entry: Entry; post: boolean }> = [
   { dir: 'submit', entry: 'submit', post: false },
   { dir: 'wait', entry: 'wait', post: true },
   { dir: 'cancel', entry: 'cancel', post: false },
+  { dir: 'show', entry: 'show', post: false },
+  { dir: 'setup', entry: 'setup', post: false },
 ];
 
 function load(dir: string): ActionYml {
@@ -65,6 +71,7 @@ function recordingHost(inputs: Record<string, string>) {
     },
     summary: async () => undefined,
     fail: () => undefined,
+    addPath: () => undefined,
   };
   return { host, read, outputs };
 }
@@ -80,6 +87,8 @@ const PARSERS: Record<Entry, (host: ActionHost) => unknown> = {
   wait: waitSettings,
   cancel: cancelSettings,
   call: callSettings,
+  show: showSettings,
+  setup: () => undefined,
 };
 
 it('the client identifies itself with the package version', () => {
@@ -97,6 +106,7 @@ it("the README's input and output tables are the action.yml files'", () => {
 
 describe.each(ACTIONS)('$dir/action.yml', ({ dir, entry, post }) => {
   const yml = load(dir);
+  yml.inputs ??= {};
 
   it('runs on node24 with bundles that exist', () => {
     expect(yml.runs.using).toBe('node24');
@@ -131,6 +141,32 @@ describe.each(ACTIONS)('$dir/action.yml', ({ dir, entry, post }) => {
     expect([...read].sort()).toEqual(Object.keys(yml.inputs).sort());
   });
 
+  it('the boundary writes the error output: empty on success, CODE: message on failure', async () => {
+    const ok = recordingHost({});
+    await runStep(entry, async () => undefined, ok.host);
+    expect(ok.outputs.get('error')).toBe('');
+    const bad = recordingHost({});
+    await runStep(
+      entry,
+      async () => {
+        throw new JobError('SERVER_UNREACHABLE', 'the server went away');
+      },
+      bad.host,
+    );
+    expect(bad.outputs.get('error')).toBe('SERVER_UNREACHABLE: the server went away');
+    // A step that reports a failed job itself: the code comes from the annotation title, the first failure counts.
+    const failed = recordingHost({});
+    await runStep(
+      entry,
+      async (host) => {
+        host.fail('Job job_x failed: boom', 'mcp-jobs: job failed');
+        host.fail('a second problem', 'mcp-jobs: job canceled');
+      },
+      failed.host,
+    );
+    expect(failed.outputs.get('error')).toBe('JOB_FAILED: Job job_x failed: boom');
+  });
+
   it('declares exactly the outputs its step writes', async () => {
     const { host, outputs } = recordingHost({});
     const now = new Date();
@@ -147,7 +183,10 @@ describe.each(ACTIONS)('$dir/action.yml', ({ dir, entry, post }) => {
       now,
     ).record;
     if (entry === 'submit' || entry === 'cancel') writeIdentity(host, job);
+    else if (entry === 'setup') await setupStep(host);
     else await writeResultOutputs(host, makeRunnerTemp(), job, now);
-    expect([...outputs.keys()].sort()).toEqual(Object.keys(yml.outputs).sort());
+    // show adds where the job stands on the server; every entry's boundary writes `error`.
+    const extra = entry === 'show' ? ['remote-status', 'status-message', 'ended'] : [];
+    expect([...outputs.keys(), ...extra, 'error'].sort()).toEqual(Object.keys(yml.outputs).sort());
   });
 });

@@ -141,6 +141,8 @@ function inEnv(env: Record<string, string>, store: JobStore, warnings: string[])
     findByKey: (instance, jobKey) => inJob(env, () => store.findByKey(instance, jobKey)),
     claimKey: (instance, jobKey, seq, jobId) => inJob(env, () => store.claimKey(instance, jobKey, seq, jobId)),
     lastClaim: (instance, jobKey) => inJob(env, () => store.lastClaim(instance, jobKey)),
+    list: (instance) => inJob(env, () => store.list(instance)),
+    remove: (instance, jobId) => inJob(env, () => store.remove(instance, jobId)),
   };
 }
 
@@ -209,6 +211,12 @@ function sharedDirect(kind: 'cache' | 'artifact'): ContractSubject {
         claimKey: (instance, jobKey, seq, jobId) => shared.claimKey(instance, jobKey, seq, jobId),
         lastClaim: (instance, jobKey) => shared.lastClaim(instance, jobKey),
         explainMissing: (instance, jobId) => shared.explainMissing(instance, jobId),
+        // Write-once blobs cannot be enumerated or deleted: what the shared store can list is this run's newest job.
+        list: async (instance) => {
+          const newest = await shared.latest(instance);
+          return newest === undefined ? [] : [newest];
+        },
+        remove: async () => false,
       };
       return inEnv(dirs.env, store, []);
     },
@@ -742,6 +750,31 @@ function describeJobStoreContract(name: string, makeSubject: () => ContractSubje
       }
       expect(writers.flatMap((w) => w.warnings)).toEqual([]);
     });
+
+    if (subject.runnerDisk) {
+      it('list gives every job of the instance newest first; remove deletes a job and its large result', async () => {
+        const run = newRun();
+        const store = await subject.open({ runId: run, job: 'a' });
+        expect(await store.list('default')).toEqual([]);
+        const older = await submitted(store);
+        const newer = await submitted(store);
+        await submitted(store, { instance: 'elsewhere' });
+        expect((await store.list('default')).map((r) => r.jobId)).toEqual([newer.jobId, older.jobId]);
+        const big = completed(newer, 'x'.repeat(RESULT_INLINE_LIMIT_BYTES + 10));
+        await store.put(big);
+        const stored = (await store.get('default', newer.jobId))!;
+        expect(stored.resultRef).toBeDefined();
+        expect(await store.remove('default', newer.jobId)).toBe(true);
+        expect(await store.remove('default', newer.jobId)).toBe(false);
+        const dirs = await peerDirs({ runId: run, job: 'a' });
+        await expect(
+          stat(path.join(dirs.stateDir, 'instances', 'default', 'results', `${newer.jobId}.json`)),
+        ).rejects.toThrow();
+        expect((await store.list('default')).map((r) => r.jobId)).toEqual([older.jobId]);
+        expect((await store.latest('default'))?.jobId).toBe(subject.backend === 'local' ? older.jobId : newer.jobId);
+        expect(store.warnings).toEqual([]);
+      });
+    }
 
     it('a large result is kept beside the record, not in it, and read back through the store', async () => {
       const run = newRun();

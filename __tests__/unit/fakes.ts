@@ -123,6 +123,11 @@ export class MemoryStore implements JobStore {
     return record.result;
   }
 
+  async remove(instance: string, jobId: string): Promise<boolean> {
+    this.trace.push(`remove:${jobId}`);
+    return this.records.delete(`${instance}/${jobId}`);
+  }
+
   async claimKey(instance: string, jobKey: string, seq: number, jobId: string): Promise<string | undefined> {
     const turns = this.claims.get(`${instance}/${jobKey}`) ?? [];
     this.claims.set(`${instance}/${jobKey}`, turns);
@@ -405,6 +410,11 @@ export class FakeHost implements ActionHost {
       notice: (message) => this.infos.push(message),
       group: (_name, fn) => fn(),
     };
+  }
+
+  readonly paths: string[] = [];
+  addPath(dir: string): void {
+    this.paths.push(dir);
   }
 
   input(name: string): string {

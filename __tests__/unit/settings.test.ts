@@ -345,8 +345,10 @@ describe('reader', () => {
 
 describe('ENTRY_INPUTS', () => {
   it('lists each input once per entry, and the shared inputs everywhere', () => {
-    for (const names of Object.values(ENTRY_INPUTS)) {
+    for (const [entry, names] of Object.entries(ENTRY_INPUTS)) {
       expect(new Set(names).size).toBe(names.length);
+      // setup only puts the CLI on PATH: it reads no job records.
+      if (entry === 'setup') continue;
       expect(names).toEqual(expect.arrayContaining(['headers', 'instance', 'state-dir']));
     }
     expect(ENTRY_INPUTS.submit).not.toContain('job-id');

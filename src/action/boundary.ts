@@ -9,7 +9,29 @@ import { actionsHost, type ActionHost } from './host.js';
 
 export type Step = (host: ActionHost) => Promise<void>;
 
-export async function runStep(name: string, step: Step, host: ActionHost = actionsHost()): Promise<void> {
+/**
+ * The `error` output every entry has: `CODE: message` of what failed the step, empty on success. A failure the step
+ * reports itself (`fail`) gets its code from the annotation title (`mcp-jobs: job failed` is JOB_FAILED).
+ */
+function withErrorOutput(host: ActionHost): ActionHost {
+  let written = false;
+  return {
+    ...host,
+    fail: (message, title) => {
+      if (!written) {
+        written = true;
+        const tail = title?.slice(title.indexOf(':') + 1).trim() ?? '';
+        const code = tail === '' ? 'FAILED' : tail.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+        host.setOutput('error', `${code}: ${message}`);
+      }
+      host.fail(message, title);
+    },
+  };
+}
+
+export async function runStep(name: string, step: Step, outer: ActionHost = actionsHost()): Promise<void> {
+  const host = withErrorOutput(outer);
+  host.setOutput('error', '');
   try {
     await step(host);
   } catch (error) {

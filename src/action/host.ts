@@ -25,6 +25,8 @@ export interface ActionHost {
   log: HostLog;
   /** Appends markdown to the step's job summary. */
   summary(markdown: string): Promise<void>;
+  /** Adds a directory to PATH for this step and the job's later steps (GITHUB_PATH). */
+  addPath(dir: string): void;
   /** Marks the step failed (exit status 1) with an error annotation. */
   fail(message: string, title?: string): void;
 }
@@ -50,6 +52,7 @@ export function actionsHost(): ActionHost {
     },
     saveState: (name, value) => workflow.saveState(name, value),
     state: (name) => workflow.getState(name),
+    addPath: (dir) => workflow.addPath(dir),
     env: (name) => process.env[name],
     log: {
       info: (message) => workflow.info(defuseCommands(message)),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../core/parse.js';
 import { durationSeconds, resultFileText, type JobRecord } from '../core/record.js';
 import type { JobStatus } from '../core/status.js';
+import { isErrorResult, resultText, structuredContent } from '../core/result.js';
 import { escapeMarkdown, markdownCode } from '../core/text.js';
 import { replaceFile } from '../store/files.js';
 import type { ActionHost } from './host.js';
@@ -14,30 +15,7 @@ import type { ActionHost } from './host.js';
 /** Outputs above this many bytes are left empty; the full value is in `result-file`. */
 export const OUTPUT_LIMIT_BYTES = 256 * 1024;
 
-interface ToolResult {
-  content?: Array<{ type?: string; text?: string }>;
-  structuredContent?: unknown;
-  isError?: boolean;
-}
-
-function asToolResult(value: unknown): ToolResult | undefined {
-  return value !== null && typeof value === 'object' ? (value as ToolResult) : undefined;
-}
-
-/** The text blocks of a tool result, joined by newlines. */
-export function resultText(result: unknown): string {
-  const content = asToolResult(result)?.content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .filter((block) => block?.type === 'text' && typeof block.text === 'string')
-    .map((block) => block.text)
-    .join('\n');
-}
-
-/** True when the tool reported an error or the job failed. */
-export function isErrorResult(record: JobRecord): boolean {
-  return record.status === 'failed' || asToolResult(record.result)?.isError === true;
-}
+export { isErrorResult, resultText } from '../core/result.js';
 
 function resultPath(stateDir: string, record: JobRecord): string {
   return join(stateDir, 'instances', record.instance, 'results', `${record.jobId}.json`);
@@ -73,7 +51,7 @@ export async function writeResultOutputs(
   writeIdentity(host, record);
   host.setOutput('statuses', JSON.stringify({ [record.jobId]: record.status }));
   const file = await writeResultFile(stateDir, record);
-  const structured = asToolResult(record.result)?.structuredContent;
+  const structured = structuredContent(record.result);
   setBounded(host, file, record.jobId, [
     ['result', record.result === undefined ? '' : JSON.stringify(record.result)],
     ['text', resultText(record.result)],
@@ -116,7 +94,7 @@ export async function writeFanInOutputs(
   setBounded(host, file, 'these jobs', [
     ['result', byJob((r) => r.result ?? null)],
     ['text', byJob((r) => resultText(r.result))],
-    ['structured-content', byJob((r) => asToolResult(r.result)?.structuredContent ?? null)],
+    ['structured-content', byJob((r) => structuredContent(r.result) ?? null)],
   ]);
   host.setOutput('is-error', String(records.some(isErrorResult)));
   host.setOutput('result-file', file);

@@ -52,6 +52,8 @@ export const ENTRY_INPUTS = {
   submit: SUBMIT,
   wait: ['job-id', ...WAIT_OPTIONS, ...COMMON],
   cancel: ['job-id', 'reason', ...COMMON],
+  show: ['job-id', ...COMMON],
+  setup: [],
   /** The root action: submit and wait in one step. */
   call: [...new Set([...SUBMIT, ...WAIT_OPTIONS])],
 } as const satisfies Record<string, readonly string[]>;
@@ -112,6 +114,11 @@ export interface CancelSettings extends CommonSettings {
 }
 
 export type CallSettings = SubmitSettings & WaitOptions;
+
+export interface ShowSettings extends CommonSettings {
+  /** One or more job IDs (or `latest`), in the order given. */
+  jobs: string[];
+}
 
 /**
  * Parses the inputs every entry shares. Header values are masked before anything else can log them, even when a
@@ -209,10 +216,20 @@ function waitOptions(read: (name: (typeof WAIT_OPTIONS)[number]) => string): Wai
 export function waitSettings(host: ActionHost): WaitSettings {
   const read = reader(host, 'wait');
   const shared = common(read, host);
-  const jobs = parseList(read('job-id')).map((ref) => parseJobRef('job-id', ref));
+  return { ...shared, jobs: jobList(read('job-id')), ...waitOptions(read) };
+}
+
+export function showSettings(host: ActionHost): ShowSettings {
+  const read = reader(host, 'show');
+  const shared = common(read, host);
+  return { ...shared, jobs: jobList(read('job-id')) };
+}
+
+function jobList(raw: string): string[] {
+  const jobs = parseList(raw).map((ref) => parseJobRef('job-id', ref));
   if (jobs.length === 0) parseJobRef('job-id', '');
   if (new Set(jobs).size !== jobs.length) throw invalidInput('job-id', 'lists the same job more than once');
-  return { ...shared, jobs, ...waitOptions(read) };
+  return jobs;
 }
 
 export function cancelSettings(host: ActionHost): CancelSettings {

@@ -4,6 +4,7 @@
  */
 import { cancelJob } from '../core/commands/cancel.js';
 import { resolveJob } from '../core/commands/context.js';
+import { showJob } from '../core/commands/show.js';
 import { submitJob } from '../core/commands/submit.js';
 import { waitJob, type WaitRequest, type WaitResult } from '../core/commands/wait.js';
 import { describeError, isJobError, JobError } from '../core/errors.js';
@@ -27,6 +28,7 @@ import {
   callSettings,
   cancelSettings,
   commonSettings,
+  showSettings,
   submitSettings,
   waitSettings,
   type CommonSettings,
@@ -340,4 +342,52 @@ export async function postStep(host: ActionHost): Promise<void> {
     cleaned.push(record);
   }
   if (cleaned.length > 0) await host.summary(summaryMarkdown('mcp-jobs cleanup', cleaned, new Date()));
+}
+
+/**
+ * show: where one or more jobs stand, without waiting. An ended record is reported as it is; one that has not ended
+ * is looked up on the server once (tasks/get). A job still running is an answer, not a failure; a server that
+ * cannot be reached is a warning (the outputs are the record as last stored).
+ */
+export async function showStep(host: ActionHost): Promise<void> {
+  const settings = showSettings(host);
+  const ctx = commandContext(host, settings);
+  const known = await Promise.all(settings.jobs.map((ref) => resolveJob(ctx, settings.instance, ref)));
+  for (const job of known) maskServerUrl(host, job.server.url);
+  const ids = [...new Set(known.map((job) => job.jobId))];
+  const records: JobRecord[] = [];
+  for (const id of ids) {
+    const { record } = await showJob(ctx, { instance: settings.instance, job: id, headers: settings.headers });
+    records.push(await withResult(ctx.store, record));
+    host.log.info(
+      `${record.jobId}: ${record.status}${record.remoteStatus === undefined ? '' : ` (remote ${record.remoteStatus})`}${record.statusMessage === undefined ? '' : `: ${inert(record.statusMessage)}`}`,
+    );
+  }
+  const now = new Date();
+  const first = records[0]!;
+  host.setOutput(
+    'remote-status',
+    records.length === 1
+      ? (first.remoteStatus ?? '')
+      : JSON.stringify(Object.fromEntries(records.map((r) => [r.jobId, r.remoteStatus ?? null]))),
+  );
+  host.setOutput(
+    'status-message',
+    records.length === 1
+      ? (first.statusMessage ?? '')
+      : JSON.stringify(Object.fromEntries(records.map((r) => [r.jobId, r.statusMessage ?? null]))),
+  );
+  const ended = records.every((job) => isTerminal(job.status));
+  host.setOutput('ended', String(ended));
+  if (records.length === 1) {
+    if (ended) await writeResultOutputs(host, settings.stateDir, first, now);
+    else writeIdentity(host, first);
+  } else if (ended) await writeFanInOutputs(host, settings.stateDir, records, now);
+  else {
+    writeIdentity(host, first);
+    host.setOutput('job-id', ids.join(','));
+    host.setOutput('status', aggregateStatus(records));
+    host.setOutput('statuses', JSON.stringify(Object.fromEntries(records.map((r) => [r.jobId, r.status]))));
+  }
+  await host.summary(summaryMarkdown('mcp-jobs show', records, now));
 }

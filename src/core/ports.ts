@@ -44,6 +44,16 @@ export interface JobStore {
   lastClaim(instance: string, jobKey: string): Promise<KeyClaim | undefined>;
   /** Where a missing job was looked for, and why it may not be there (for the error a user sees). */
   explainMissing?(instance: string, jobId: string): string;
+  /**
+   * Every job of an instance this store can enumerate, newest first by creation. A store over a shared write-once
+   * backend lists the copies it holds itself (the runner's disk); other jobs' records are still found by ID.
+   */
+  list(instance: string): Promise<JobRecord[]>;
+  /**
+   * Removes a job: its record, its large result and its lock. Returns false when the store had no such job. Copies
+   * in a write-once shared store cannot be deleted: they expire with the backend's retention.
+   */
+  remove(instance: string, jobId: string): Promise<boolean>;
 }
 
 /** One turn of a `job-key`: the job that claimed it (undefined: a claim that cannot be read). */
@@ -141,6 +151,18 @@ export interface TaskConnection {
   cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
   /** Releases local resources. Never ends the server-side session: tasks live in it. */
   close(): Promise<void>;
+  /** The server's tools (every page of `tools/list`), for a host that shows them or builds flags from them. */
+  tools?(signal?: AbortSignal): Promise<ToolInfo[]>;
+}
+
+/** A tool as the server lists it: what a host needs to show it and to turn flags into its arguments. */
+export interface ToolInfo {
+  name: string;
+  description?: string;
+  /** The tool's JSON Schema for its arguments (untrusted: the server's). */
+  inputSchema: JsonObject;
+  /** Whether the tool may run as a task: `required`, `optional` or `forbidden`. */
+  taskSupport: 'required' | 'optional' | 'forbidden';
 }
 
 export interface TaskClient {

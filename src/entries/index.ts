@@ -3,19 +3,28 @@
  * dist/<name>/index.js, written by scripts/build.mjs for every name in ENTRIES: it imports this bundle and calls
  * run('<name>'). One bundle instead of one per entry keeps the code (and its lazily loaded chunks) in dist/ once.
  *
- * Importing this module starts nothing: only run() does. Code that only some entries need (the MCP client, the
- * shared stores) stays behind import() where it is used, so it is read from disk only when a step needs it.
+ * Importing this module starts nothing: only run() does. Each host is behind import(), so the command line never
+ * loads @actions/* and a step never loads the terminal host; code that only some commands need (the MCP client,
+ * the shared stores) stays behind import() where it is used, so it is read from disk only when it is needed.
  */
-import { main } from '../action/boundary.js';
-import { callStep, cancelStep, postStep, submitStep, waitStep } from '../action/steps.js';
+type StepName = 'call' | 'cancel' | 'post' | 'submit' | 'wait' | 'show' | 'setup';
+
+const step = (name: StepName) => (): void => {
+  void import('../action/entry.js').then((action) => action.runEntry(name));
+};
 
 /** Every entry point: its name (the dist/<name>/ folder) and what its process runs. */
 export const ENTRIES = {
-  call: () => main('call', callStep),
-  cancel: () => main('cancel', cancelStep),
-  post: () => main('post', postStep),
-  submit: () => main('submit', submitStep),
-  wait: () => main('wait', waitStep),
+  call: step('call'),
+  cancel: step('cancel'),
+  cli: () => {
+    void import('../cli/main.js').then((cli) => cli.cliMain());
+  },
+  post: step('post'),
+  setup: step('setup'),
+  show: step('show'),
+  submit: step('submit'),
+  wait: step('wait'),
 } as const satisfies Record<string, () => void>;
 
 export type EntryName = keyof typeof ENTRIES;

@@ -38,6 +38,7 @@ import type {
   TaskConnection,
   TaskOutcome,
   TaskSnapshot,
+  ToolInfo,
   ToolCall,
   ServerQuestion,
   WatchOptions,
@@ -428,7 +429,25 @@ class McpTaskConnection implements TaskConnection {
   }
 
   private async findTool(name: string, signal?: AbortSignal): Promise<Tool> {
-    const seen: string[] = [];
+    const listed = await this.listTools(signal);
+    const tool = listed.find((t) => t.name === name);
+    if (tool !== undefined) return tool;
+    const seen = listed.map((t) => t.name);
+    const shown =
+      seen
+        .slice(0, 20)
+        .map((t) => inert(t))
+        .join(', ') + (seen.length > 20 ? `, … (${seen.length} in all)` : '');
+    throw new JobError(
+      'TOOL_NOT_FOUND',
+      `Input 'tool': the MCP server ${this.url} has no tool '${inert(name)}' (it has: ${shown || 'no tools'})`,
+      { input: 'tool' },
+    );
+  }
+
+  /** Every page of `tools/list`. */
+  private async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    const tools: Tool[] = [];
     let cursor: string | undefined;
     let timeoutMs = REQUEST_TIMEOUT_MS;
     try {
@@ -438,9 +457,7 @@ class McpTaskConnection implements TaskConnection {
           timeout: timeoutMs,
           ...(signal === undefined ? {} : { signal }),
         });
-        const tool = listing.tools.find((t) => t.name === name);
-        if (tool !== undefined) return tool;
-        seen.push(...listing.tools.map((t) => t.name));
+        tools.push(...listing.tools);
         cursor = listing.nextCursor;
         if (cursor === undefined) break;
       }
@@ -452,16 +469,17 @@ class McpTaskConnection implements TaskConnection {
       }
       throw toJobError(error, { url: this.url, doing: 'listing tools' });
     }
-    const shown =
-      seen
-        .slice(0, 20)
-        .map((t) => inert(t))
-        .join(', ') + (seen.length > 20 ? `, … (${seen.length} in all)` : '');
-    throw new JobError(
-      'TOOL_NOT_FOUND',
-      `Input 'tool': the MCP server ${this.url} has no tool '${inert(name)}' (it has: ${shown || 'no tools'})`,
-      { input: 'tool' },
-    );
+    return tools;
+  }
+
+  /** Every tool the server lists, with its task support, for a host that shows them. */
+  async tools(signal?: AbortSignal): Promise<ToolInfo[]> {
+    return (await this.listTools(signal)).map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      inputSchema: (tool.inputSchema ?? {}) as JsonObject,
+      taskSupport: tool.execution?.taskSupport ?? (this.v2 ? 'optional' : 'forbidden'),
+    }));
   }
 
   async sessionTasks(signal?: AbortSignal): Promise<TaskSnapshot[] | undefined> {

@@ -215,6 +215,25 @@ export class LayeredJobStore implements JobStore {
     }
   }
 
+  /**
+   * The jobs on this runner's disk (the shared stores are write-once and cannot be enumerated), each brought up to
+   * date with the shared store when it has not ended there (see `get`).
+   */
+  async list(instance: string): Promise<JobRecord[]> {
+    const local = await this.local.list(instance);
+    if (this.remote === undefined || this.disabled) return local;
+    const out: JobRecord[] = [];
+    for (const job of local) out.push(isTerminal(job.status) ? job : ((await this.get(instance, job.jobId)) ?? job));
+    return out;
+  }
+
+  /** Removes this runner's copy; shared revisions are write-once and expire with the cache or the artifacts. */
+  async remove(instance: string, jobId: string): Promise<boolean> {
+    this.shared.delete(jobId);
+    this.created.delete(jobId);
+    return this.local.remove(instance, jobId);
+  }
+
   explainMissing(instance: string, jobId: string): string {
     if (this.remote === undefined) {
       return "only this runner's disk was searched (store: local, or no shared store available): a job submitted in another job needs store: cache or artifact in both";

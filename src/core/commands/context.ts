@@ -27,7 +27,7 @@ export async function resolveJob(
     if (newest === undefined) {
       throw new JobError(
         'JOB_NOT_FOUND',
-        `Input '${input}' is '${LATEST}', but instance '${instance}' has no jobs in ${ctx.store.description}; run submit first (with the same instance and state-dir)`,
+        `Input '${input}' is '${LATEST}', but instance '${instance}' has no jobs in ${ctx.store.description}; submit a job first (with the same instance and state-dir)`,
         { input },
       );
     }
