@@ -95,6 +95,26 @@ describe('actionsHost log guard', () => {
   });
 });
 
+describe('actionsHost outputs', () => {
+  it('replaces every secret given to setSecret in an output value', () => {
+    const file = path.join(dir, 'output');
+    fs.writeFileSync(file, '');
+    const before = process.env.GITHUB_OUTPUT;
+    process.env.GITHUB_OUTPUT = file;
+    try {
+      const host = actionsHost();
+      host.setSecret('tok-123');
+      host.setOutput('error', 'SERVER_UNREACHABLE: Cannot reach http://h/mcp?token=tok-123');
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text).toContain('Cannot reach http://h/mcp?token=***');
+      expect(text).not.toContain('tok-123');
+    } finally {
+      if (before === undefined) delete process.env.GITHUB_OUTPUT;
+      else process.env.GITHUB_OUTPUT = before;
+    }
+  });
+});
+
 describe('actionsHost summary', () => {
   it('replaces every secret given to setSecret, as written and as escaped', async () => {
     const host = actionsHost();

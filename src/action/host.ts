@@ -3,7 +3,7 @@
  * this interface only; `actionsHost()` is the real one over the runner's command formats, tests pass a plain fake.
  */
 import type { Log } from '../core/ports.js';
-import { defuseCommands, redactSecrets } from '../core/text.js';
+import { defuseCommands, maskSecrets, redactSecrets } from '../core/text.js';
 import * as workflow from './workflow-commands.js';
 
 export interface HostLog extends Log {
@@ -17,7 +17,7 @@ export interface ActionHost {
   /** The raw input value ('' when not given): the runner has applied action.yml defaults already. */
   input(name: string): string;
   setOutput(name: string, value: string): void;
-  /** Masks a value in every later log line of the job, and in every job summary this step writes. */
+  /** Masks a value in every later log line of the job, and in every job summary and output this step writes. */
   setSecret(value: string): void;
   saveState(name: string, value: string): void;
   state(name: string): string;
@@ -36,8 +36,9 @@ export interface ActionHost {
  * - every log line and annotation goes through `defuseCommands`: `info` writes raw lines, and a line of server
  *   text that reads as a workflow command (`::add-mask::…`, `::stop-commands::…`, `##[error]…`) would be run by the
  *   runner. mcp-jobs itself never issues a command through a log line, so nothing of ours is lost.
- * - every value given to `setSecret` is also replaced by `***` in the job summary: the runner masks secrets in the
- *   log only, and the summary file is shown as it was written.
+ * - every value given to `setSecret` is also replaced by `***` in the job summary and in outputs: the runner masks
+ *   secrets in the log only, and the summary file and outputs (an error message that repeats a URL's token, a
+ *   result that echoes a header) are passed on as they were written.
  */
 export function actionsHost(): ActionHost {
   const secrets = new Set<string>();
@@ -45,7 +46,7 @@ export function actionsHost(): ActionHost {
     text === undefined ? undefined : defuseCommands(text);
   return {
     input: (name) => workflow.getInput(name),
-    setOutput: (name, value) => workflow.setOutput(name, value),
+    setOutput: (name, value) => workflow.setOutput(name, maskSecrets(value, secrets)),
     setSecret: (value) => {
       if (value !== '') secrets.add(value);
       workflow.setSecret(value);

@@ -112,3 +112,12 @@ export function redactSecrets(markdown: string, secrets: Iterable<string>): stri
   for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('\\*\\*\\*');
   return out;
 }
+
+/** `text` with every secret replaced by `***` (longest first, so one secret inside another leaves nothing). */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const secret of [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length)) {
+    out = out.split(secret).join('***');
+  }
+  return out;
+}
