@@ -236,7 +236,11 @@ describe('jobs of one run share job records', () => {
     const runs = await Promise.all(submitters.map((job, i) => submit(job, 'slow', args(i))));
     for (const sub of runs) {
       expectSuccess(sub);
-      expect(messages(sub, 'warning')).toEqual([]);
+      // A connection the loaded fixture server reset while twenty submits connected at once is retried (and says
+      // so); nothing else is worth a warning.
+      expect(
+        messages(sub, 'warning').filter((line) => !/Cannot reach the MCP server.*; retrying until /.test(line)),
+      ).toEqual([]);
     }
     const ids = runs.map((sub) => sub.outputs['job-id']!);
     expect(new Set(ids).size).toBe(20);

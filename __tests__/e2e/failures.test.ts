@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readRecord, recordPath } from '../helpers/jobs.js';
 import { describeRun, makeRunnerTemp, runEntry, type RunEntryResult } from '../helpers/runner.js';
-import { startTcpProxy } from '../helpers/proxy.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { freePort, startFixtureServer, type RunningServer } from '../helpers/servers.js';
 
 let server: RunningServer;
@@ -246,7 +246,7 @@ describe('faults while waiting', () => {
 
   it('the server is unreachable for a while, then back: wait retries with backoff, rejoins and finishes', async () => {
     const own = await startFixtureServer();
-    const proxy = await startTcpProxy(own.port);
+    const proxy = await startFaultProxy(own.port);
     try {
       const runnerTemp = makeRunnerTemp();
       const submit = await runEntry('submit', {
@@ -254,23 +254,25 @@ describe('faults while waiting', () => {
         inputs: { server: proxy.url, tool: 'slow', arguments: '{"durationMs":2500}' },
       });
       expect(submit.code).toBe(0);
-      await proxy.off();
+      // Every connection is reset until the wait's polls have failed twice, however slowly it starts. (A cut
+      // tasks/result or GET stream is only opened again; a failed poll is what an outage looks like.)
+      await proxy.setMode({ kind: 'reset' });
+      const mark = proxy.log().length;
       const waiting = runEntry('wait', {
         runnerTemp,
-        inputs: { 'job-id': submit.outputs['job-id']!, 'timeout-minutes': '30s' },
+        inputs: { 'job-id': submit.outputs['job-id']!, 'timeout-minutes': '60s' },
       });
-      await new Promise((r) => setTimeout(r, 1500));
-      await proxy.on();
+      const failedPolls = (): number =>
+        proxy.log().filter((r) => r.seq > mark && r.mode === 'reset' && r.rpcMethod === 'tasks/get').length;
+      await proxy.waitFor(() => failedPolls() >= 2, 30_000);
+      await proxy.setMode({ kind: 'pass' });
       const run = await waiting;
       expect({ code: run.code, run: run.code === 0 ? '' : describeRun(run) }).toEqual({ code: 0, run: '' });
       expect(run.outputs.status).toBe('completed');
-      expect(
-        run.commands.some(
-          (c) => c.command === 'warning' && /Cannot reach the MCP server.*retrying until/.test(c.message),
-        ),
-      ).toBe(true);
+      const warnings = run.commands.filter((c) => c.command === 'warning').map((c) => c.message);
+      expect(warnings).toContainEqual(expect.stringMatching(/Cannot reach the MCP server.*retrying until/));
     } finally {
-      await proxy.off();
+      await proxy.close();
       await own.stop();
     }
   });
