@@ -82,6 +82,8 @@ export interface FixtureServerOptions extends StartServerOptions, FixturePortOpt
   noCancelCapability?: boolean;
   /** `slow` without `statusMessages` reports a status every this many ms (FIXTURE_STATUS_EVERY_MS). */
   statusEveryMs?: number;
+  /** The SDK's own blocking tasks/result, which re-checks only once per pollInterval (FIXTURE_STOCK_RESULT). */
+  stockResult?: boolean;
 }
 
 export interface FixtureTask {
@@ -467,6 +469,7 @@ export function startFixtureServer(opts: FixtureServerOptions = {}): Promise<Run
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       if (opts.noCancelCapability) env.FIXTURE_NO_CANCEL_CAPABILITY = '1';
       if (opts.statusEveryMs !== undefined) env.FIXTURE_STATUS_EVERY_MS = String(opts.statusEveryMs);
+      if (opts.stockResult) env.FIXTURE_STOCK_RESULT = '1';
       return env;
     },
     initialPort: opts.port ?? 0,

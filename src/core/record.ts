@@ -76,6 +76,14 @@ const resultRefSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+/** The latest progress the server reported for the task (`notifications/progress`). */
+const progressSchema = z.object({
+  progress: z.number(),
+  total: z.number().optional(),
+  message: z.string().optional(),
+  at: isoTime,
+});
+
 const errorSchema = z.object({
   code: z.string().min(1),
   message: z.string(),
@@ -112,6 +120,8 @@ export const jobRecordSchema = z.object({
   callSession: sessionSchema.optional(),
   remote: remoteSchema.optional(),
   pendingInput: pendingInputSchema.optional(),
+  /** The latest progress the server reported (latest only). */
+  progress: progressSchema.optional(),
   result: json.optional(),
   /** Set instead of `result` when the result is larger than RESULT_INLINE_LIMIT_BYTES: read it through the store. */
   resultRef: resultRefSchema.optional(),
@@ -128,6 +138,7 @@ export type PendingInput = z.infer<typeof pendingInputSchema>;
 export type JobEvent = z.infer<typeof eventSchema>;
 export type RecordedError = z.infer<typeof errorSchema>;
 export type ResultRef = z.infer<typeof resultRefSchema>;
+export type RecordedProgress = z.infer<typeof progressSchema>;
 
 /**
  * Results whose JSON is larger than this are kept beside the record, not in it: records stay small in the shared
@@ -225,6 +236,8 @@ export interface JobChange {
   pendingInput?: PendingInput | null;
   ttlMs?: number | null;
   pollIntervalMs?: number;
+  /** The latest progress the server reported. */
+  progress?: RecordedProgress;
   result?: unknown;
   error?: RecordedError;
   cancelReason?: CancelReason;
@@ -255,6 +268,9 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   const next: JobRecord = { ...record, status: change.status, updatedAt: at, revision: record.revision + 1 };
   if (change.remoteStatus !== undefined) next.remoteStatus = change.remoteStatus;
   if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
+  // A status comes with its own message or none: the message of an earlier status does not describe it.
+  else if (!sameStatus) delete next.statusMessage;
+  if (change.progress !== undefined) next.progress = change.progress;
   if (change.remote !== undefined) next.remote = change.remote;
   if (change.callSession !== undefined) next.callSession = change.callSession;
   if (change.pendingInput === null) delete next.pendingInput;
@@ -271,6 +287,7 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
     change.callSession !== undefined ||
     (change.pendingInput !== undefined && (change.pendingInput !== null || record.pendingInput !== undefined)) ||
     change.result !== undefined ||
+    change.progress !== undefined ||
     change.error !== undefined;
   if (sameStatus && !hasPayload && !isTerminal(change.status)) return { record, changed: false };
   if (!sameStatus || isTerminal(change.status)) {

@@ -47,9 +47,13 @@ import { backoff } from '../core/retry.js';
 import { isTerminal, localStatus } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { rpcCode, toJobError, type MappingContext } from './errors.js';
+import { PushStream, sessionStream } from './push-stream.js';
 import { V2_PROTOCOL, v2Dispatch } from './v2-dispatch.js';
+import { v2ListenStream } from './v2-listen.js';
 import {
   CLIENT_CAPABILITIES,
+  decodeLog,
+  decodeProgress,
   decodeTask,
   frameV2,
   inlinedError,
@@ -296,11 +300,14 @@ class McpTaskConnection implements TaskConnection {
       endpointId: this.parts.joined?.endpointId ?? endpointIdFor(this.url),
       // Failures reach us through the calls that caused them; the default handler would print them a second time.
       onError: () => undefined,
+      // Every call passes the declaration submit just listed: without a provider of its own the tasks client would
+      // list the tools a second time.
+      tools: { currentTool: () => undefined },
     };
     this.session_ ??= this.v2
       ? createTaskSessionFromClient(this.client, {
           ...common,
-          rawDispatch: v2Dispatch(this.url, this.parts.headers),
+          rawDispatch: this.keepingCreateReply(v2Dispatch(this.url, this.parts.headers)),
           v2RequestFraming: {
             protocolVersion: V2_PROTOCOL,
             clientInfo: { ...CLIENT_INFO },
@@ -309,6 +316,33 @@ class McpTaskConnection implements TaskConnection {
         })
       : createTaskSessionFromClient(this.client, common);
     return this.session_;
+  }
+
+  /** The reply to the last `tools/call` (the task it created): submit records it without asking `tasks/get`. */
+  private createReply: JsonObject | undefined;
+
+  private keepingCreateReply(dispatch: ReturnType<typeof v2Dispatch>): ReturnType<typeof v2Dispatch> {
+    return async (request, options) => {
+      const reply = await dispatch(request, options);
+      if ((request as { method?: unknown }).method === 'tools/call' && reply.kind === 'result') {
+        this.createReply = reply.result as unknown as JsonObject;
+      }
+      return reply;
+    };
+  }
+
+  /** 2025-11-25: the create reply passes through the transport on its way to the tasks client. */
+  private keepCreateReplies(): () => void {
+    const transport = this.transport;
+    const original = transport.onmessage;
+    transport.onmessage = (message) => {
+      const result = (message as { result?: unknown }).result;
+      if (isObject(result) && isObject(result.task)) this.createReply = result;
+      original?.call(transport, message);
+    };
+    return () => {
+      transport.onmessage = original;
+    };
   }
 
   private mapping(options: RequestOptions): MappingContext {
@@ -382,12 +416,17 @@ class McpTaskConnection implements TaskConnection {
     }
     const doing = `calling tool '${tool}'`;
     let timeoutMs = REQUEST_TIMEOUT_MS;
+    this.createReply = undefined;
+    const restore = this.v2 ? () => undefined : this.keepCreateReplies();
     try {
       timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, doing);
       const execution = await this.tasks().callTool(call.tool, call.arguments as never, {
         declaration: toolDeclarationFromMcpTool(found),
         // 2026-07-28 has no client TTL: the core says so when task-ttl was given.
         task: { preference: 'require', ...(call.ttlMs === undefined || this.v2 ? {} : { retentionMs: call.ttlMs }) },
+        // 2025-11-25 servers send progress only for a call that carries a token; a later wait hears it on the
+        // session's stream. (2026-07-28 sends no progress for tasks.)
+        ...(call.progressToken === undefined || this.v2 ? {} : { metadata: { progressToken: call.progressToken } }),
         requestTimeoutMs: timeoutMs,
         ...(signal === undefined ? {} : { signal }),
       });
@@ -409,7 +448,14 @@ class McpTaskConnection implements TaskConnection {
         taskId,
         endpointId: reference?.endpointId ?? endpointIdFor(this.url),
       };
-      const task = await this.snapshot(remote, signal).catch(() => ({ taskId, status: 'working' as const }));
+      // The create reply holds the task as created: no tasks/get needed. Read generously; a reply we cannot read
+      // (the tasks client accepted it) stands for a task that works.
+      let task: TaskSnapshot = { taskId, status: 'working' };
+      try {
+        if (this.createReply !== undefined) task = { ...decodeTask(this.createReply, this.url, taskId), taskId };
+      } catch {
+        // keep the minimal snapshot
+      }
       return { remote, task };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -424,6 +470,8 @@ class McpTaskConnection implements TaskConnection {
         );
       }
       throw toJobError(error, { url: this.url, doing });
+    } finally {
+      restore();
     }
   }
 
@@ -524,11 +572,16 @@ class McpTaskConnection implements TaskConnection {
         });
     };
     this.questionListeners.add(listener);
-    // Server requests outside tasks/result (elicitations of tools that do not tie them to the task) come on the
-    // session's GET stream: a rejoined 2025-11-25 session opens it, as the initial connection did after initialize.
-    if (!this.v2 && this.parts.joined !== undefined) {
-      void this.transport.resumeStream('').catch(() => undefined);
-    }
+    // The session's GET stream (2025-11-25, rejoined): the server pushes the task's status there the instant it is
+    // stored, with progress and log messages, and sends the requests it makes outside tasks/result (elicitations).
+    let pushed: { task: TaskSnapshot; raw: JsonObject } | undefined;
+    const push = (task: TaskSnapshot, raw: JsonObject): void => {
+      pushed = { task, raw };
+      wake();
+    };
+    // Opened (again): read the task at once, for what happened before the stream could carry it.
+    const stream = this.pushStream(remote, options, push, () => wake());
+    stream?.start();
     let early: JsonObject | undefined;
     if (!this.v2) {
       void this.blockingResult(remote, signal).then((result) => {
@@ -546,7 +599,10 @@ class McpTaskConnection implements TaskConnection {
           if (outcome !== undefined) return outcome;
           early = undefined;
         }
-        const { task, raw } = await this.read(remote, signal);
+        // A status the server pushed stands for a poll: the poll timer starts again from it.
+        const taken = pushed;
+        pushed = undefined;
+        const { task, raw } = taken ?? (await this.read(remote, signal));
         // A question that came while this poll was on its way is newer than the status it brings back.
         if (unanswered !== undefined) throw unanswered;
         if (last === undefined || !sameSnapshot(last, task)) {
@@ -565,6 +621,76 @@ class McpTaskConnection implements TaskConnection {
     } finally {
       this.questionListeners.delete(listener);
       done.abort();
+      await stream?.close();
+    }
+  }
+
+  /**
+   * Where the server pushes the task's news: the session's GET stream (2025-11-25, rejoined), or a
+   * `subscriptions/listen` for the task (2026-07-28). Undefined where neither applies (submit's own connection).
+   */
+  private pushStream(
+    remote: RemoteRef,
+    options: WatchOptions,
+    push: (task: TaskSnapshot, raw: JsonObject) => void,
+    onOpen: () => void,
+  ): PushStream | undefined {
+    const joined = this.parts.joined;
+    if (this.v2) {
+      return v2ListenStream(
+        this.url,
+        this.parts.headers,
+        [remote.taskId],
+        (task, raw) => {
+          if (task.taskId === remote.taskId) push(task, raw);
+        },
+        onOpen,
+      );
+    }
+    if (joined?.sessionId === undefined) return undefined;
+    return sessionStream({
+      url: this.url,
+      headers: this.parts.headers,
+      sessionId: joined.sessionId,
+      protocolVersion: joined.protocolVersion,
+      onMessage: (message) => this.onPushed(message, remote, options, (task) => push(task, {})),
+      onOpen,
+    });
+  }
+
+  /**
+   * One message on the session's GET stream. The task's status, progress and log messages go to the watch; requests
+   * (elicitations) and anything else go to the client, which answers requests over POST as on any stream.
+   */
+  private onPushed(
+    message: JsonObject,
+    remote: RemoteRef,
+    options: WatchOptions,
+    push: (task: TaskSnapshot) => void,
+  ): void {
+    const params = isObject(message.params) ? message.params : {};
+    switch (message.id === undefined ? message.method : undefined) {
+      case 'notifications/tasks/status': {
+        if (params.taskId !== remote.taskId) return;
+        try {
+          push(decodeTask(params, this.url, remote.taskId));
+        } catch {
+          // A status we cannot read: the next poll reads it again.
+        }
+        return;
+      }
+      case 'notifications/progress': {
+        const update = decodeProgress(params);
+        if (update !== undefined) void Promise.resolve(options.onProgress?.(update)).catch(() => undefined);
+        return;
+      }
+      case 'notifications/message': {
+        const entry = decodeLog(params);
+        if (entry !== undefined) void Promise.resolve(options.onLog?.(entry)).catch(() => undefined);
+        return;
+      }
+      default:
+        this.transport.onmessage?.(message as never);
     }
   }
 

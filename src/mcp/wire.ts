@@ -11,7 +11,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { JobError } from '../core/errors.js';
 import type { JsonObject } from '../core/parse.js';
-import type { TaskSnapshot } from '../core/ports.js';
+import type { ProgressUpdate, ServerLogEntry, TaskSnapshot } from '../core/ports.js';
 import { REMOTE_STATUSES, type RemoteStatus } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { CLIENT_INFO } from '../version.js';
@@ -103,4 +103,44 @@ export function frameV2(method: string, params: JsonObject): { method: string; p
       },
     },
   };
+}
+
+/** `notifications/progress` params, read generously (fractional and string numbers, `null` for absent fields). */
+export function decodeProgress(params: JsonObject): ProgressUpdate | undefined {
+  const progress = finiteNumber(params.progress);
+  if (progress === undefined) return undefined;
+  const total = finiteNumber(params.total);
+  return {
+    progress,
+    ...(total === undefined ? {} : { total }),
+    ...(typeof params.message === 'string' && params.message !== '' ? { message: params.message } : {}),
+  };
+}
+
+const LOG_LEVELS: readonly ServerLogEntry['level'][] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
+
+/** `notifications/message` params: a level (unknown ones read as info) and its data as text. */
+export function decodeLog(params: JsonObject): ServerLogEntry | undefined {
+  if (params.data === undefined || params.data === null) return undefined;
+  const level = LOG_LEVELS.find((l) => l === params.level) ?? 'info';
+  const text = typeof params.data === 'string' ? params.data : JSON.stringify(params.data);
+  return {
+    level,
+    ...(typeof params.logger === 'string' && params.logger !== '' ? { logger: params.logger } : {}),
+    text,
+  };
+}
+
+function finiteNumber(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
