@@ -19,6 +19,8 @@
  *        answered from the local copy.
  *  6. Fan-in: one `wait` over 50 jobs (store: local) vs a `wait` on one job, compared at equal time left until the
  *     last job ends, and the peak RSS of the fan-in wait process (bench/peak-rss.mjs).
+ *  8. Detection against a STOCK SDK 1.x task server (bench/stock-task-server.mjs) at pollInterval 1 s, 5 s and 30 s,
+ *     task lengths 1-3 s, timed to the wait process's exit, beside a raw GET-stream listener process (the floor).
  *  7. Recovery after an outage: a `wait` follows a job through a loopback TCP proxy that is switched off (connections
  *     refused) while the task finishes on the server, for outages of 1-3 s; the figure is the time from the proxy
  *     listening again to the wait process's exit, with the default backoff. Beside it, the floor: a client in this
@@ -49,10 +51,16 @@ const STORE_LATENCY = path.join(ROOT, 'bench', 'store-latency.mjs');
 const PEAK_RSS = path.join(ROOT, 'bench', 'peak-rss.mjs');
 const EXIT_WITH_PARENT = path.join(ROOT, '__tests__', 'fixtures', 'exit-with-parent.mjs');
 const MINIMAL = path.join(ROOT, 'bench', 'minimal-submit.mjs');
+const STOCK_SERVER = path.join(ROOT, 'bench', 'stock-task-server.mjs');
+/** Poll intervals the stock server is measured at (section 8), and the task lengths the runs cycle through. */
+const PUSH_INTERVALS_MS = [1000, 5000, 30000];
+const PUSH_TASK_MS = [1000, 1500, 2000, 2500, 3000];
+
 const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post'];
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS || '12', 10) || 12);
 const SLOW_MS = 1500;
+const PUSH_RUNS = Math.max(10, RUNS);
 const FIXTURE_POLL_MS = 1000;
 /** pollIntervalMs the v2 fixture advertises (FIXTURE_POLL_INTERVAL). */
 const V2_POLL_MS = 250;
@@ -278,7 +286,7 @@ function describe(what, result) {
 // ---------------------------------------------------------------------------------------------
 
 /** Starts a task fixture server (`script`: the v1 or v2 fixture) advertising a poll interval of `pollMs`. */
-async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS) {
+async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS, extraEnv = {}) {
   const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, script], {
     cwd: ROOT,
     env: {
@@ -286,6 +294,7 @@ async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS) {
       HOME: process.env.HOME ?? os.homedir(),
       PORT: '0',
       FIXTURE_POLL_INTERVAL: String(pollMs),
+      ...extraEnv,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -406,6 +415,101 @@ async function measureDetection(server, runnerTemp) {
     process.stdout.write('.');
   }
   return { latencies: rows, late, finishedJobs };
+}
+
+/**
+ * 8. Detection against a STOCK server (bench/stock-task-server.mjs: an unmodified SDK 1.x task server, whose blocking
+ * tasks/result re-checks only once per pollInterval): a separate wait process, timed to its exit, minus the server's
+ * completion time; task lengths cycle through PUSH_TASK_MS so no run can be flattered by the poll phase. Beside it,
+ * the floor: a separate raw listener process that opens the GET stream of its own job's session and exits on the
+ * first terminal notifications/tasks/status.
+ */
+async function measurePushDetection(runnerTemp) {
+  const byInterval = {};
+  for (const pollMs of PUSH_INTERVALS_MS) {
+    const server = await startFixture(STOCK_SERVER, pollMs, { STOCK_POLL_MS: String(pollMs) });
+    try {
+      const ours = [];
+      const floor = [];
+      let missed = 0;
+      for (let i = 0; i < PUSH_RUNS; i++) {
+        const durationMs = PUSH_TASK_MS[i % PUSH_TASK_MS.length];
+        const inputs = { tool: 'work', arguments: JSON.stringify({ durationMs }) };
+        const job = await submitJob(server, runnerTemp, inputs);
+        const wait = await runEntry('wait', runnerTemp, { 'job-id': job.jobId });
+        if (wait.code !== 0 || wait.outputs.status !== 'completed') {
+          throw new BenchFailure(describe(`wait ${job.jobId} (stock, pollInterval ${pollMs} ms)`, wait));
+        }
+        ours.push(wait.exitedAt - (await server.completedAt(job.taskId)));
+        // The floor: the same kind of job, heard by a raw listener process on its session's GET stream.
+        const other = await submitJob(server, runnerTemp, inputs);
+        const record = JSON.parse(
+          fs.readFileSync(
+            path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs', `${other.jobId}.json`),
+            'utf8',
+          ),
+        );
+        const raw = await runNode(
+          ['--input-type=module', '-e', RAW_LISTENER, server.url, record.remote.sessionId, record.remote.taskId],
+          { timeoutMs: durationMs + 15_000 },
+        );
+        // A listener that connected after the notification went out hears nothing (the server keeps no events).
+        if (raw.timedOut) missed++;
+        else if (raw.code !== 0) throw new BenchFailure(describe('raw listener', raw));
+        else floor.push(raw.exitedAt - (await server.completedAt(other.taskId)));
+        process.stdout.write('.');
+      }
+      byInterval[pollMs] = { ours, floor, missed };
+    } finally {
+      await server.stop();
+    }
+  }
+  return byInterval;
+}
+
+/** The raw listener: GET the session stream, exit on the task's first terminal status notification. */
+const RAW_LISTENER = `
+const [url, sessionId, taskId] = process.argv.slice(1);
+const res = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } });
+const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+let buffer = '';
+for (;;) {
+  const { value, done } = await reader.read();
+  if (done) process.exit(2);
+  buffer += value;
+  for (const line of buffer.split('\\n')) {
+    if (!line.startsWith('data:')) continue;
+    const m = JSON.parse(line.slice(5));
+    if (m.method === 'notifications/tasks/status' && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
+  }
+  buffer = buffer.slice(buffer.lastIndexOf('\\n') + 1);
+}
+`;
+
+function reportPushDetection(out, byInterval) {
+  out.push('8. Completion detection against a STOCK server (unmodified SDK 1.x registerToolTask + InMemoryTaskStore,');
+  out.push(
+    `   2025-11-25; its tasks/result re-checks once per pollInterval), task lengths ${PUSH_TASK_MS.join('/')} ms,`,
+  );
+  out.push(
+    '   latency = the wait process exits − the server stored the result; floor = a raw GET-stream listener process',
+  );
+  const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
+  const rows = [];
+  for (const [pollMs, { ours, floor, missed }] of Object.entries(byInterval)) {
+    rows.push([
+      `pollInterval ${Number(pollMs) / 1000} s`,
+      `${median(ours).toFixed(0)} / ${percentile(ours, 95).toFixed(0)} ms`,
+      `${median(floor).toFixed(0)} / ${percentile(floor, 95).toFixed(0)} ms${missed > 0 ? ` (${missed} missed)` : ''}`,
+      `${ratio(median(ours), median(floor))} / ${ratio(percentile(ours, 95), percentile(floor, 95))}`,
+      `${(Number(pollMs) / 2).toFixed(0)} ms`,
+    ]);
+  }
+  out.push(table(['', 'wait p50 / p95', 'raw listener p50 / p95', 'ratio p50 / p95', 'polling alone, mean'], rows));
+  out.push(
+    '   (both include a node process start and exit; "polling alone" is the mean delay of a client that only polls)',
+  );
+  out.push('');
 }
 
 /** 2. submit vs the minimal client (interleaved runs; one discarded warm-up each). */
@@ -1181,6 +1285,8 @@ function report(results, failures) {
   else failed('6. Fan-in', ['fanIn']);
   if (results.recovery) reportRecovery(out, results.recovery);
   else failed('7. Recovery after an outage', ['recovery']);
+  if (results.pushStock) reportPushDetection(out, results.pushStock);
+  else failed('8. Completion detection against a stock server', ['pushStock']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1218,6 +1324,7 @@ const SECTION_LABELS = {
   storesEntries: '5b. stores',
   fanIn: '6. fan-in',
   recovery: '7. recovery',
+  pushStock: '8. push/stock',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1321,6 +1428,7 @@ async function main() {
       measureFanIn(needs('v1 fixture'), results.submit ? median(results.submit.submitMs) : FALLBACK_SUBMIT_MS),
     );
     await section('recovery', () => measureRecovery(needs('v1 fixture')));
+    await section('pushStock', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-stock-')));
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();
