@@ -101,4 +101,60 @@ describe('2026-07-28 server with pollIntervalMs 30000 and subscriptions/listen',
     expectSuccess(run);
     expect(run.outputs).toMatchObject({ status: 'completed', text: 'pushed v2' });
   }, 40_000);
+
+  it('fans in: one wait on several jobs shares one subscription to the server, and hears every end', async () => {
+    const runnerTemp = makeRunnerTemp();
+    const jobIds: string[] = [];
+    for (const durationMs of [3_000, 3_500, 4_000]) {
+      jobIds.push(await submit(server, runnerTemp, { durationMs, text: `fan ${durationMs}` }));
+    }
+    const before = await listens(server);
+    const run = await runEntry('wait', {
+      runnerTemp,
+      inputs: { 'job-id': jobIds.join(','), timeout: '25s' },
+      timeoutMs: 28_000,
+    });
+    expectSuccess(run);
+    for (const jobId of jobIds) expect(readRecord(runnerTemp, jobId).status).toBe('completed');
+    // Fewer subscriptions than jobs (one, unless the waits were slow to gather).
+    expect((await listens(server)) - before).toBeLessThan(jobIds.length);
+  }, 40_000);
+});
+
+/** How many subscriptions/listen streams the v2 fixture has opened. */
+async function listens(server: RunningServer): Promise<number> {
+  const response = await fetch(new URL('/_fixture/tasks', server.url));
+  return ((await response.json()) as { listens: number }).listens;
+}
+
+describe('a 2026-07-28 server that deviates from the spec (fractional numbers, null fields, extra fields)', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startV2FixtureServer({ pollIntervalMs: 200, deviant: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('completes the job with its result and says once what it read leniently, naming the server', async () => {
+    const runnerTemp = makeRunnerTemp();
+    const submitted = await runEntry('submit', {
+      runnerTemp,
+      inputs: { server: server.url, tool: 'slow', arguments: JSON.stringify({ durationMs: 300, text: 'lenient' }) },
+    });
+    expectSuccess(submitted);
+    const jobId = submitted.outputs['job-id']!;
+    const run = await wait(runnerTemp, jobId);
+    expectSuccess(run);
+    expect(run.outputs).toMatchObject({ status: 'completed', text: 'lenient' });
+    const warned = run.commands.filter((c) => c.command === 'warning').map((c) => c.message);
+    const fractional = warned.filter((m) => m.includes('a fractional pollInterval'));
+    expect(fractional).toHaveLength(1);
+    expect(fractional[0]).toContain(`The MCP server ${server.url} sent`);
+    // The tasks client refused the deviant create reply; submit read it all the same, and said so.
+    const submitWarned = submitted.commands.filter((c) => c.command === 'warning').map((c) => c.message);
+    expect(submitWarned).toContainEqual(expect.stringMatching(/sent a create reply the MCP tasks client refused/));
+    // The record keeps what the server meant, as integers.
+    expect(readRecord(runnerTemp, jobId).pollIntervalMs).toBe(200);
+  }, 40_000);
 });

@@ -509,6 +509,8 @@ export interface V2FixtureServerOptions extends StartServerOptions, FixturePortO
    * a running task resumes and completes when it would have without the restart. The test owns (and removes) the file.
    */
   stateFile?: string;
+  /** Fractional numbers, `null` for absent fields and unknown extra fields on every task (FIXTURE_DEVIANT). */
+  deviant?: boolean;
 }
 
 /** A task as GET /_fixture/tasks of the v2 fixture reports it. */
@@ -539,6 +541,7 @@ export function startV2FixtureServer(opts: V2FixtureServerOptions = {}): Promise
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       if (opts.ttlMs !== undefined) env.FIXTURE_TTL_MS = String(opts.ttlMs);
       if (opts.stateFile !== undefined) env.FIXTURE_STATE_FILE = opts.stateFile;
+      if (opts.deviant) env.FIXTURE_DEVIANT = '1';
       return env;
     },
     initialPort: opts.port ?? 0,

@@ -47,9 +47,9 @@ import { backoff } from '../core/retry.js';
 import { isTerminal, localStatus } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { rpcCode, toJobError, type MappingContext } from './errors.js';
-import { PushStream, sessionStream } from './push-stream.js';
+import { sessionStream } from './push-stream.js';
 import { V2_PROTOCOL, v2Dispatch } from './v2-dispatch.js';
-import { v2ListenStream } from './v2-listen.js';
+import { listenForTask } from './v2-listen.js';
 import {
   CLIENT_CAPABILITIES,
   decodeLog,
@@ -92,6 +92,8 @@ class RejoinedClient extends Client {
 export interface McpTaskClientOptions {
   /** Answers for tasks that ask for input, by input key (`*`: any request). */
   inputResponses?: InputResponses;
+  /** Told once per deviation from the spec that was read leniently (a warning line, naming the server). */
+  warn?: (message: string) => void;
 }
 
 const NEGOTIATION = {
@@ -191,6 +193,7 @@ export class McpTaskClient implements TaskClient {
       joined: join,
       budget,
       inputResponses: this.options.inputResponses,
+      warn: this.options.warn,
     });
     const doing =
       join === undefined
@@ -243,6 +246,7 @@ interface ConnectionParts {
   joined: SessionRef | undefined;
   budget: Budget;
   inputResponses: InputResponses | undefined;
+  warn: ((message: string) => void) | undefined;
 }
 
 interface RequestOptions {
@@ -316,6 +320,21 @@ class McpTaskConnection implements TaskConnection {
         })
       : createTaskSessionFromClient(this.client, common);
     return this.session_;
+  }
+
+  /** Deviations already reported: each once per connection. */
+  private readonly deviations = new Set<string>();
+
+  /** A deviation from the spec, read leniently: said once, naming the server. */
+  private readonly deviation = (what: string): void => {
+    if (this.deviations.has(what)) return;
+    this.deviations.add(what);
+    this.parts.warn?.(`The MCP server ${this.url} sent ${inert(what)}; mcp-jobs read it leniently`);
+  };
+
+  /** decodeTask, noting deviations. */
+  private decode(raw: unknown, expectTaskId?: string): TaskSnapshot {
+    return decodeTask(raw, this.url, expectTaskId, this.deviation);
   }
 
   /** The reply to the last `tools/call` (the task it created): submit records it without asking `tasks/get`. */
@@ -452,7 +471,7 @@ class McpTaskConnection implements TaskConnection {
       // (the tasks client accepted it) stands for a task that works.
       let task: TaskSnapshot = { taskId, status: 'working' };
       try {
-        if (this.createReply !== undefined) task = { ...decodeTask(this.createReply, this.url, taskId), taskId };
+        if (this.createReply !== undefined) task = { ...this.decode(this.createReply, taskId), taskId };
       } catch {
         // keep the minimal snapshot
       }
@@ -460,6 +479,9 @@ class McpTaskConnection implements TaskConnection {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
+      // The tasks client's strict decoding refused a create reply we can read: the task exists, so it is ours.
+      const created = this.readableCreateReply(error);
+      if (created !== undefined) return created;
       if (isTimeout(error)) {
         throw noAnswer(
           this.url,
@@ -473,6 +495,21 @@ class McpTaskConnection implements TaskConnection {
     } finally {
       restore();
     }
+  }
+
+  /** A task created by a reply the tasks client could not decode strictly, read generously; or undefined. */
+  private readableCreateReply(error: unknown): SubmittedTask | undefined {
+    const reply = this.createReply;
+    // A reply that is no task (an immediate result, an input request) is not read here.
+    if (reply === undefined || (this.v2 ? reply.resultType !== 'task' : !isObject(reply.task))) return undefined;
+    let task: TaskSnapshot;
+    try {
+      task = this.decode(reply);
+    } catch {
+      return undefined;
+    }
+    this.deviation(`a create reply the MCP tasks client refused (${describeError(error)})`);
+    return { remote: { ...this.session(), taskId: task.taskId, endpointId: endpointIdFor(this.url) }, task };
   }
 
   private async findTool(name: string, signal?: AbortSignal): Promise<Tool> {
@@ -530,7 +567,7 @@ class McpTaskConnection implements TaskConnection {
         throw error;
       }
       const entries = Array.isArray(listing.tasks) ? listing.tasks : [];
-      for (const entry of entries) tasks.push(decodeTask(entry, this.url));
+      for (const entry of entries) tasks.push(this.decode(entry));
       cursor = typeof listing.nextCursor === 'string' && listing.nextCursor !== '' ? listing.nextCursor : undefined;
       if (cursor === undefined) break;
     }
@@ -544,7 +581,7 @@ class McpTaskConnection implements TaskConnection {
       { taskId: remote.taskId },
       { signal, doing: `reading task ${inert(remote.taskId)}`, taskId: remote.taskId },
     );
-    return { task: decodeTask(raw, this.url, remote.taskId), raw };
+    return { task: this.decode(raw, remote.taskId), raw };
   }
 
   async snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
@@ -581,7 +618,6 @@ class McpTaskConnection implements TaskConnection {
     };
     // Opened (again): read the task at once, for what happened before the stream could carry it.
     const stream = this.pushStream(remote, options, push, () => wake());
-    stream?.start();
     let early: JsonObject | undefined;
     if (!this.v2) {
       void this.blockingResult(remote, signal).then((result) => {
@@ -634,21 +670,15 @@ class McpTaskConnection implements TaskConnection {
     options: WatchOptions,
     push: (task: TaskSnapshot, raw: JsonObject) => void,
     onOpen: () => void,
-  ): PushStream | undefined {
+  ): { close(): Promise<void> } | undefined {
     const joined = this.parts.joined;
     if (this.v2) {
-      return v2ListenStream(
-        this.url,
-        this.parts.headers,
-        [remote.taskId],
-        (task, raw) => {
-          if (task.taskId === remote.taskId) push(task, raw);
-        },
-        onOpen,
-      );
+      // One subscription per server for every task this process waits on there.
+      const leave = listenForTask(this.url, this.parts.headers, remote.taskId, { onTask: push, onOpen });
+      return { close: leave };
     }
     if (joined?.sessionId === undefined) return undefined;
-    return sessionStream({
+    const stream = sessionStream({
       url: this.url,
       headers: this.parts.headers,
       sessionId: joined.sessionId,
@@ -656,6 +686,8 @@ class McpTaskConnection implements TaskConnection {
       onMessage: (message) => this.onPushed(message, remote, options, (task) => push(task, {})),
       onOpen,
     });
+    stream.start();
+    return stream;
   }
 
   /**
@@ -673,7 +705,7 @@ class McpTaskConnection implements TaskConnection {
       case 'notifications/tasks/status': {
         if (params.taskId !== remote.taskId) return;
         try {
-          push(decodeTask(params, this.url, remote.taskId));
+          push(this.decode(params, remote.taskId));
         } catch {
           // A status we cannot read: the next poll reads it again.
         }

@@ -54,3 +54,87 @@ export function v2ListenStream(
     ...(onOpen === undefined ? {} : { onOpen }),
   });
 }
+
+interface Subscriber {
+  onTask: (task: TaskSnapshot, raw: JsonObject) => void;
+  onOpen: () => void;
+}
+
+/** How long a hub waits for more tasks before (re)subscribing: the waits of a fan-in start together. */
+const GATHER_MS = 25;
+
+/**
+ * One `subscriptions/listen` per server for every task this process waits on there (a fan-in wait over many jobs):
+ * a task joining re-subscribes with the whole set once the joiners of the moment have gathered; a task leaving
+ * needs no new subscription (its news is no longer dispatched), and the last one leaving ends it.
+ */
+class ListenHub {
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private stream: PushStream | undefined;
+  private gathering: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly headers: Record<string, string>,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  subscribe(taskId: string, subscriber: Subscriber): () => Promise<void> {
+    const known = this.subscribers.get(taskId);
+    this.subscribers.set(taskId, new Set([...(known ?? []), subscriber]));
+    if (known === undefined) {
+      clearTimeout(this.gathering);
+      this.gathering = setTimeout(() => this.resubscribe(), GATHER_MS);
+    }
+    return async () => {
+      const set = this.subscribers.get(taskId);
+      set?.delete(subscriber);
+      if (set?.size === 0) this.subscribers.delete(taskId);
+      if (this.subscribers.size > 0) return;
+      clearTimeout(this.gathering);
+      this.onEmpty();
+      const stream = this.stream;
+      this.stream = undefined;
+      await stream?.close();
+    };
+  }
+
+  private resubscribe(): void {
+    const previous = this.stream;
+    this.stream = v2ListenStream(
+      this.url,
+      this.headers,
+      [...this.subscribers.keys()],
+      (task, raw) => {
+        for (const subscriber of this.subscribers.get(task.taskId) ?? []) subscriber.onTask(task, raw);
+      },
+      () => {
+        for (const set of this.subscribers.values()) for (const subscriber of set) subscriber.onOpen();
+      },
+    );
+    this.stream.start();
+    void previous?.close();
+  }
+}
+
+const hubs = new Map<string, ListenHub>();
+
+/**
+ * Subscribes to one task's news on the process's shared subscription to its server (same URL and headers).
+ * Returns what ends this subscriber's part.
+ */
+export function listenForTask(
+  url: string,
+  headers: Record<string, string>,
+  taskId: string,
+  subscriber: Subscriber,
+): () => Promise<void> {
+  // In memory only: the headers (secrets) never leave this process's map key.
+  const key = JSON.stringify([url, Object.entries(headers).sort()]);
+  let hub = hubs.get(key);
+  if (hub === undefined) {
+    hub = new ListenHub(url, headers, () => hubs.delete(key));
+    hubs.set(key, hub);
+  }
+  return hub.subscribe(taskId, subscriber);
+}

@@ -26,7 +26,12 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /** A task as a 2025-11-25 (`tasks/get`, `tasks/list` entry, `task` of a create reply) or 2026-07-28 server sends it. */
-export function decodeTask(raw: unknown, url: string, expectTaskId?: string): TaskSnapshot {
+export function decodeTask(
+  raw: unknown,
+  url: string,
+  expectTaskId?: string,
+  note?: (deviation: string) => void,
+): TaskSnapshot {
   const task = isObject(raw) && isObject(raw.task) && raw.taskId === undefined ? raw.task : raw;
   if (!isObject(task) || typeof task.taskId !== 'string' || task.taskId === '') {
     throw new JobError(
@@ -45,6 +50,18 @@ export function decodeTask(raw: unknown, url: string, expectTaskId?: string): Ta
   }
   const ttl = task.ttlMs ?? task.ttl;
   const poll = task.pollIntervalMs ?? task.pollInterval;
+  if (note !== undefined) {
+    for (const [name, value] of [
+      ['ttl', ttl],
+      ['pollInterval', poll],
+    ] as const) {
+      if (typeof value === 'number' && !Number.isInteger(value))
+        note(`a fractional ${name} (${value}) where the spec has an integer`);
+    }
+    for (const name of ['statusMessage', 'createdAt', 'lastUpdatedAt', 'pollIntervalMs', 'pollInterval']) {
+      if (task[name] === null) note(`'${name}: null' where the spec leaves an absent field out`);
+    }
+  }
   return {
     taskId: task.taskId,
     status,
