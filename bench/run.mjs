@@ -20,7 +20,8 @@
  *  6. Fan-in: one `wait` over 50 jobs (store: local) vs a `wait` on one job, compared at equal time left until the
  *     last job ends, and the peak RSS of the fan-in wait process (bench/peak-rss.mjs).
  *  8. Detection against a STOCK SDK 1.x task server (bench/stock-task-server.mjs) at pollInterval 1 s, 5 s and 30 s,
- *     task lengths 1-3 s, timed to the wait process's exit, beside a raw GET-stream listener process (the floor).
+ *     task lengths 1-3 s, timed to the wait process's exit, beside a raw GET-stream listener process (the floor);
+ *     8b the same on 2026-07-28 against our v2 fixture (subscriptions/listen), there being no stock server.
  *  7. Recovery after an outage: a `wait` follows a job through a loopback TCP proxy that is switched off (connections
  *     refused) while the task finishes on the server, for outages of 1-3 s; the figure is the time from the proxy
  *     listening again to the wait process's exit, with the default backoff. Beside it, the floor: a client in this
@@ -33,7 +34,7 @@
  *
  * Environment: BENCH_SECTIONS (comma-separated section keys to run, e.g. `recovery,sizes`; default all),
  * BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
- * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50).
+ * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50), BENCH_PUSH_INTERVALS (section 8, default 1000,5000,30000).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,7 +54,7 @@ const EXIT_WITH_PARENT = path.join(ROOT, '__tests__', 'fixtures', 'exit-with-par
 const MINIMAL = path.join(ROOT, 'bench', 'minimal-submit.mjs');
 const STOCK_SERVER = path.join(ROOT, 'bench', 'stock-task-server.mjs');
 /** Poll intervals the stock server is measured at (section 8), and the task lengths the runs cycle through. */
-const PUSH_INTERVALS_MS = [1000, 5000, 30000];
+const PUSH_INTERVALS_MS = (process.env.BENCH_PUSH_INTERVALS ?? '1000,5000,30000').split(',').map(Number);
 const PUSH_TASK_MS = [1000, 1500, 2000, 2500, 3000];
 
 const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post'];
@@ -424,23 +425,47 @@ async function measureDetection(server, runnerTemp) {
  * the floor: a separate raw listener process that opens the GET stream of its own job's session and exits on the
  * first terminal notifications/tasks/status.
  */
-async function measurePushDetection(runnerTemp) {
+async function measurePushDetection(runnerTemp, generation = 'v1') {
+  const v2 = generation === 'v2';
   const byInterval = {};
   for (const pollMs of PUSH_INTERVALS_MS) {
-    const server = await startFixture(STOCK_SERVER, pollMs, { STOCK_POLL_MS: String(pollMs) });
+    const server = v2
+      ? await startFixture(FIXTURE_V2, pollMs)
+      : await startFixture(STOCK_SERVER, pollMs, { STOCK_POLL_MS: String(pollMs) });
     try {
       const ours = [];
+      const logged = [];
       const floor = [];
       let missed = 0;
+      let late = 0;
       for (let i = 0; i < PUSH_RUNS; i++) {
         const durationMs = PUSH_TASK_MS[i % PUSH_TASK_MS.length];
-        const inputs = { tool: 'work', arguments: JSON.stringify({ durationMs }) };
+        const inputs = { tool: v2 ? 'slow' : 'work', arguments: JSON.stringify({ durationMs }) };
         const job = await submitJob(server, runnerTemp, inputs);
-        const wait = await runEntry('wait', runnerTemp, { 'job-id': job.jobId });
+        const completedLine = new RegExp(`^${job.jobId}: completed\\b`, 'm');
+        let loggedAt;
+        let waitingAt;
+        const wait = await runEntry(
+          'wait',
+          runnerTemp,
+          { 'job-id': job.jobId },
+          {
+            onData: (_chunk, stdout) => {
+              waitingAt ??= /^::group::Waiting for/m.test(stdout) ? Date.now() : undefined;
+              loggedAt ??= completedLine.test(stdout) ? Date.now() : undefined;
+            },
+          },
+        );
         if (wait.code !== 0 || wait.outputs.status !== 'completed') {
           throw new BenchFailure(describe(`wait ${job.jobId} (stock, pollInterval ${pollMs} ms)`, wait));
         }
-        ours.push(wait.exitedAt - (await server.completedAt(job.taskId)));
+        const serverAt = await server.completedAt(job.taskId);
+        // A wait that began waiting only after the task ended learns it from its first read, not from a push.
+        if (waitingAt === undefined || waitingAt > serverAt) late++;
+        else {
+          ours.push(wait.exitedAt - serverAt);
+          logged.push((loggedAt ?? wait.exitedAt) - serverAt);
+        }
         // The floor: the same kind of job, heard by a raw listener process on its session's GET stream.
         const other = await submitJob(server, runnerTemp, inputs);
         const record = JSON.parse(
@@ -449,23 +474,51 @@ async function measurePushDetection(runnerTemp) {
             'utf8',
           ),
         );
-        const raw = await runNode(
-          ['--input-type=module', '-e', RAW_LISTENER, server.url, record.remote.sessionId, record.remote.taskId],
-          { timeoutMs: durationMs + 15_000 },
-        );
+        const listener = v2
+          ? [RAW_LISTENER_V2, server.url, record.remote.taskId]
+          : [RAW_LISTENER, server.url, record.remote.sessionId, record.remote.taskId];
+        const raw = await runNode(['--input-type=module', '-e', ...listener], { timeoutMs: durationMs + 15_000 });
         // A listener that connected after the notification went out hears nothing (the server keeps no events).
         if (raw.timedOut) missed++;
         else if (raw.code !== 0) throw new BenchFailure(describe('raw listener', raw));
         else floor.push(raw.exitedAt - (await server.completedAt(other.taskId)));
         process.stdout.write('.');
       }
-      byInterval[pollMs] = { ours, floor, missed };
+      byInterval[pollMs] = { ours, logged, floor, missed, late };
     } finally {
       await server.stop();
     }
   }
   return byInterval;
 }
+
+/** The raw 2026-07-28 listener: subscriptions/listen for the task, exit on its first terminal notifications/tasks. */
+const RAW_LISTENER_V2 = `
+const [url, taskId] = process.argv.slice(1);
+const meta = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw-listener', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+};
+const res = await fetch(url, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { taskIds: [taskId] }, _meta: meta } }),
+});
+const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+let buffer = '';
+for (;;) {
+  const { value, done } = await reader.read();
+  if (done) process.exit(2);
+  buffer += value;
+  for (const line of buffer.split('\\n')) {
+    if (!line.startsWith('data:')) continue;
+    const m = JSON.parse(line.slice(5));
+    if (m.method === 'notifications/tasks' && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
+  }
+  buffer = buffer.slice(buffer.lastIndexOf('\\n') + 1);
+}
+`;
 
 /** The raw listener: GET the session stream, exit on the task's first terminal status notification. */
 const RAW_LISTENER = `
@@ -486,29 +539,43 @@ for (;;) {
 }
 `;
 
-function reportPushDetection(out, byInterval) {
-  out.push('8. Completion detection against a STOCK server (unmodified SDK 1.x registerToolTask + InMemoryTaskStore,');
-  out.push(
-    `   2025-11-25; its tasks/result re-checks once per pollInterval), task lengths ${PUSH_TASK_MS.join('/')} ms,`,
-  );
-  out.push(
-    '   latency = the wait process exits − the server stored the result; floor = a raw GET-stream listener process',
-  );
+function reportPushDetection(out, byInterval, generation = 'v1') {
+  const lengths = PUSH_TASK_MS.join('/');
+  if (generation === 'v2') {
+    out.push('8b. Completion detection, 2026-07-28: OUR v2 fixture (no stock 2026-07-28 task server exists yet),');
+    out.push(`   which pushes notifications/tasks on subscriptions/listen; task lengths ${lengths} ms,`);
+    out.push('   latency = the wait process exits − the server stored the result; floor = a raw listen process');
+  } else {
+    out.push(
+      '8. Completion detection against a STOCK server (unmodified SDK 1.x registerToolTask + InMemoryTaskStore,',
+    );
+    out.push(`   2025-11-25; its tasks/result re-checks once per pollInterval), task lengths ${lengths} ms,`);
+    out.push('   latency = the wait process exits − the server stored the result; floor = a raw GET-stream listener');
+  }
   const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
   const rows = [];
-  for (const [pollMs, { ours, floor, missed }] of Object.entries(byInterval)) {
+  for (const [pollMs, { ours, logged, floor, missed, late }] of Object.entries(byInterval)) {
     rows.push([
-      `pollInterval ${Number(pollMs) / 1000} s`,
+      `pollInterval ${Number(pollMs) / 1000} s${late > 0 ? ` (${late} late)` : ''}`,
+      `${median(logged).toFixed(0)} / ${percentile(logged, 95).toFixed(0)} ms`,
       `${median(ours).toFixed(0)} / ${percentile(ours, 95).toFixed(0)} ms`,
       `${median(floor).toFixed(0)} / ${percentile(floor, 95).toFixed(0)} ms${missed > 0 ? ` (${missed} missed)` : ''}`,
       `${ratio(median(ours), median(floor))} / ${ratio(percentile(ours, 95), percentile(floor, 95))}`,
       `${(Number(pollMs) / 2).toFixed(0)} ms`,
     ]);
   }
-  out.push(table(['', 'wait p50 / p95', 'raw listener p50 / p95', 'ratio p50 / p95', 'polling alone, mean'], rows));
-  out.push(
-    '   (both include a node process start and exit; "polling alone" is the mean delay of a client that only polls)',
-  );
+  const head = [
+    '',
+    'wait logs it p50/p95',
+    'wait exits p50/p95',
+    'raw listener p50/p95',
+    'ratio exits/raw',
+    'polling alone',
+  ];
+  out.push(table(head, rows));
+  out.push('   ratio: the wait\'s exit over the raw listener\'s exit, p50 / p95; "polling alone": the mean delay of a');
+  out.push('   client that only polls (half the interval). "late": runs where the task ended before the wait began');
+  out.push('   waiting, left out (their end is read at the first poll, not pushed).');
   out.push('');
 }
 
@@ -1287,6 +1354,8 @@ function report(results, failures) {
   else failed('7. Recovery after an outage', ['recovery']);
   if (results.pushStock) reportPushDetection(out, results.pushStock);
   else failed('8. Completion detection against a stock server', ['pushStock']);
+  if (results.pushV2) reportPushDetection(out, results.pushV2, 'v2');
+  else failed('8b. Completion detection, 2026-07-28', ['pushV2']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1325,6 +1394,7 @@ const SECTION_LABELS = {
   fanIn: '6. fan-in',
   recovery: '7. recovery',
   pushStock: '8. push/stock',
+  pushV2: '8b. push/v2',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1429,6 +1499,7 @@ async function main() {
     );
     await section('recovery', () => measureRecovery(needs('v1 fixture')));
     await section('pushStock', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-stock-')));
+    await section('pushV2', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-push-v2-'), 'v2'));
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();
