@@ -357,3 +357,21 @@ describe('status messages and progress', () => {
     expect(parseRecord(JSON.stringify(applied.record), 'job.json').progress).toEqual(progress);
   });
 });
+
+describe('durationSeconds from the server', () => {
+  it("takes the server's own times of a finished task when it gave both, the record's otherwise", () => {
+    const running = runningJob();
+    const timed = applyChange(
+      running,
+      {
+        status: 'completed',
+        remoteStatus: 'completed',
+        serverTimes: { createdAt: '2026-01-01T00:00:00.000Z', lastUpdatedAt: '2026-01-01T00:00:42.500Z' },
+      },
+      at(100),
+    ).record;
+    expect(durationSeconds(timed, at(200))).toBe(42.5);
+    const untimed = applyChange(running, { status: 'completed', remoteStatus: 'completed' }, at(100)).record;
+    expect(durationSeconds(untimed, at(200))).toBe(100);
+  });
+});

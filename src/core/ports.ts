@@ -70,6 +70,9 @@ export interface TaskSnapshot {
   statusMessage?: string;
   ttlMs?: number | null;
   pollIntervalMs?: number;
+  /** The server's own times of the task (ISO 8601), when it gives them. */
+  createdAt?: string;
+  lastUpdatedAt?: string;
 }
 
 export type TaskOutcome =

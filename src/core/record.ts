@@ -122,6 +122,8 @@ export const jobRecordSchema = z.object({
   pendingInput: pendingInputSchema.optional(),
   /** The latest progress the server reported (latest only). */
   progress: progressSchema.optional(),
+  /** The task's times as the server reports them: `duration-seconds` is taken from them when the job ended. */
+  serverTimes: z.object({ createdAt: isoTime.optional(), lastUpdatedAt: isoTime.optional() }).optional(),
   result: json.optional(),
   /** Set instead of `result` when the result is larger than RESULT_INLINE_LIMIT_BYTES: read it through the store. */
   resultRef: resultRefSchema.optional(),
@@ -238,6 +240,8 @@ export interface JobChange {
   pollIntervalMs?: number;
   /** The latest progress the server reported. */
   progress?: RecordedProgress;
+  /** The task's times as the server reports them. */
+  serverTimes?: { createdAt?: string; lastUpdatedAt?: string };
   result?: unknown;
   error?: RecordedError;
   cancelReason?: CancelReason;
@@ -271,6 +275,7 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   // A status comes with its own message or none: the message of an earlier status does not describe it.
   else if (!sameStatus) delete next.statusMessage;
   if (change.progress !== undefined) next.progress = change.progress;
+  if (change.serverTimes !== undefined) next.serverTimes = { ...record.serverTimes, ...change.serverTimes };
   if (change.remote !== undefined) next.remote = change.remote;
   if (change.callSession !== undefined) next.callSession = change.callSession;
   if (change.pendingInput === null) delete next.pendingInput;
@@ -324,8 +329,16 @@ function compare(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Seconds from creation to the end (or to `now` for an unfinished job). */
+/**
+ * Seconds the job took: from the server's task creation to its last update when the server reported both for a job
+ * that ended; otherwise from the record's creation to its end (or to `now` for an unfinished job).
+ */
 export function durationSeconds(record: JobRecord, now: Date): number {
+  // The server's own times, when it gave both for a job that ended: how long the task itself took.
+  const server = record.serverTimes;
+  if (isTerminal(record.status) && server?.createdAt !== undefined && server.lastUpdatedAt !== undefined) {
+    return Math.max(0, (Date.parse(server.lastUpdatedAt) - Date.parse(server.createdAt)) / 1000);
+  }
   const end = record.finishedAt === undefined ? now.getTime() : Date.parse(record.finishedAt);
   return Math.max(0, (end - Date.parse(record.createdAt)) / 1000);
 }

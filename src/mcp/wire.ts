@@ -69,6 +69,8 @@ export function decodeTask(
     ...(typeof ttl === 'number' && Number.isFinite(ttl) ? { ttlMs: Math.max(0, Math.round(ttl)) } : {}),
     ...(ttl === null ? { ttlMs: null } : {}),
     ...(typeof poll === 'number' && Number.isFinite(poll) && poll >= 0 ? { pollIntervalMs: Math.round(poll) } : {}),
+    ...isoField('createdAt', task.createdAt),
+    ...isoField('lastUpdatedAt', task.lastUpdatedAt),
   };
 }
 
@@ -155,6 +157,12 @@ export function decodeLog(params: JsonObject): ServerLogEntry | undefined {
     ...(typeof params.logger === 'string' && params.logger !== '' ? { logger: params.logger } : {}),
     text,
   };
+}
+
+/** A timestamp the server sent, normalised to ISO 8601 UTC; nothing when it is not one. */
+function isoField<K extends string>(name: K, value: unknown): Partial<Record<K, string>> {
+  const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? {} : ({ [name]: new Date(at).toISOString() } as Partial<Record<K, string>>);
 }
 
 function finiteNumber(value: unknown): number | undefined {

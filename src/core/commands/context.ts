@@ -72,6 +72,12 @@ export function changeFromSnapshot(task: TaskSnapshot): JobChange {
   if (task.statusMessage !== undefined) change.statusMessage = task.statusMessage;
   if (task.ttlMs !== undefined) change.ttlMs = task.ttlMs;
   if (task.pollIntervalMs !== undefined) change.pollIntervalMs = task.pollIntervalMs;
+  if (task.createdAt !== undefined || task.lastUpdatedAt !== undefined) {
+    change.serverTimes = {
+      ...(task.createdAt === undefined ? {} : { createdAt: task.createdAt }),
+      ...(task.lastUpdatedAt === undefined ? {} : { lastUpdatedAt: task.lastUpdatedAt }),
+    };
+  }
   return change;
 }
 
