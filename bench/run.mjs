@@ -475,9 +475,11 @@ async function measurePushDetection(runnerTemp, generation = 'v1') {
           ),
         );
         const listener = v2
-          ? [RAW_LISTENER_V2, server.url, record.remote.taskId]
-          : [RAW_LISTENER, server.url, record.remote.sessionId, record.remote.taskId];
-        const raw = await runNode(['--input-type=module', '-e', ...listener], { timeoutMs: durationMs + 15_000 });
+          ? ['v2', server.url, record.remote.taskId]
+          : ['v1', server.url, record.remote.sessionId, record.remote.taskId];
+        const raw = await runNode(['--input-type=module', '-e', RAW_LISTENER, ...listener], {
+          timeoutMs: durationMs + 15_000,
+        });
         // A listener that connected after the notification went out hears nothing (the server keeps no events).
         if (raw.timedOut) missed++;
         else if (raw.code !== 0) throw new BenchFailure(describe('raw listener', raw));
@@ -492,19 +494,27 @@ async function measurePushDetection(runnerTemp, generation = 'v1') {
   return byInterval;
 }
 
-/** The raw 2026-07-28 listener: subscriptions/listen for the task, exit on its first terminal notifications/tasks. */
-const RAW_LISTENER_V2 = `
-const [url, taskId] = process.argv.slice(1);
+/**
+ * The raw listeners (the floor), one script: `v1 <url> <sessionId> <taskId>` GETs the session stream and exits on the
+ * task's first terminal notifications/tasks/status; `v2 <url> <taskId>` subscribes with subscriptions/listen and
+ * exits on its first terminal notifications/tasks.
+ */
+const RAW_LISTENER = `
+const [mode, url, ...rest] = process.argv.slice(1);
+const taskId = rest.at(-1);
 const meta = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
   'io.modelcontextprotocol/clientInfo': { name: 'raw-listener', version: '0' },
   'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } },
 };
-const res = await fetch(url, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
-  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { taskIds: [taskId] }, _meta: meta } }),
-});
+const res = mode === 'v1'
+  ? await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': rest[0], 'mcp-protocol-version': '2025-11-25' } })
+  : await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { taskIds: [taskId] }, _meta: meta } }),
+    });
+const method = mode === 'v1' ? 'notifications/tasks/status' : 'notifications/tasks';
 const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
 let buffer = '';
 for (;;) {
@@ -514,26 +524,7 @@ for (;;) {
   for (const line of buffer.split('\\n')) {
     if (!line.startsWith('data:')) continue;
     const m = JSON.parse(line.slice(5));
-    if (m.method === 'notifications/tasks' && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
-  }
-  buffer = buffer.slice(buffer.lastIndexOf('\\n') + 1);
-}
-`;
-
-/** The raw listener: GET the session stream, exit on the task's first terminal status notification. */
-const RAW_LISTENER = `
-const [url, sessionId, taskId] = process.argv.slice(1);
-const res = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' } });
-const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-let buffer = '';
-for (;;) {
-  const { value, done } = await reader.read();
-  if (done) process.exit(2);
-  buffer += value;
-  for (const line of buffer.split('\\n')) {
-    if (!line.startsWith('data:')) continue;
-    const m = JSON.parse(line.slice(5));
-    if (m.method === 'notifications/tasks/status' && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
+    if (m.method === method && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
   }
   buffer = buffer.slice(buffer.lastIndexOf('\\n') + 1);
 }
