@@ -23,6 +23,11 @@
  *     refused) while the task finishes on the server, for outages of 1-3 s; the figure is the time from the proxy
  *     listening again to the wait process's exit, with the default backoff. Beside it, the floor: a client in this
  *     process that retries `tasks/get` every 20 ms through the same proxy, measured from the same moment.
+ *  8. The command line: `mcp-jobs jobs list` over 1,000 records and `jobs show` vs a bare node, `call --background`
+ *     vs a minimal SDK script bundled the same way.
+ *  9. Detection against a STOCK SDK 1.x task server (bench/stock-task-server.mjs) at pollInterval 1 s, 5 s and 30 s,
+ *     task lengths 1-3 s, timed to the wait process's exit, beside a raw GET-stream listener process (the floor);
+ *     9b the same on 2026-07-28 against our v2 fixture (subscriptions/listen), there being no stock server.
  *
  * Every entry runs as its own node process with a runner-like environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE,
  * GITHUB_STEP_SUMMARY, RUNNER_TEMP), as on a GitHub runner. Only 127.0.0.1 is contacted. Each section runs on its
@@ -31,7 +36,7 @@
  *
  * Environment: BENCH_SECTIONS (comma-separated section keys to run, e.g. `recovery,sizes`; default all),
  * BENCH_RUNS (runs per measurement, default 12; sections 5b and 6 use fewer, see STORE_ENTRY_RUNS and
- * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50).
+ * FANIN_SINGLE_RUNS), BENCH_FANIN_JOBS (default 50), BENCH_PUSH_INTERVALS (section 9, default 1000,5000,30000).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,10 +59,16 @@ const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 const LOADED_MODULES = path.join(ROOT, 'bench', 'loaded-modules.mjs');
 /** Section 8: job records `jobs list` reads. */
 const CLI_RECORDS = 1000;
+const STOCK_SERVER = path.join(ROOT, 'bench', 'stock-task-server.mjs');
+/** Poll intervals the stock server is measured at (section 9), and the task lengths the runs cycle through. */
+const PUSH_INTERVALS_MS = (process.env.BENCH_PUSH_INTERVALS ?? '1000,5000,30000').split(',').map(Number);
+const PUSH_TASK_MS = [1000, 1500, 2000, 2500, 3000];
+
 const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post'];
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS || '12', 10) || 12);
 const SLOW_MS = 1500;
+const PUSH_RUNS = Math.max(10, RUNS);
 const FIXTURE_POLL_MS = 1000;
 /** pollIntervalMs the v2 fixture advertises (FIXTURE_POLL_INTERVAL). */
 const V2_POLL_MS = 250;
@@ -74,8 +85,8 @@ const FANIN_CONCURRENCY = 8;
 const FANIN_MIN_MS = 2000;
 const FANIN_MAX_MS = 3000;
 const FANIN_SINGLE_RUNS = Math.min(RUNS, 3);
-/** Hard stop for the whole benchmark. */
-const OVERALL_TIMEOUT_MS = 480_000;
+/** Hard stop for the whole benchmark: the earlier sections' 8 minutes, and up to 15 s per run of section 9. */
+const OVERALL_TIMEOUT_MS = 480_000 + 2 * PUSH_RUNS * PUSH_INTERVALS_MS.length * 15_000;
 
 const TARGETS = {
   detectP50Ms: 20,
@@ -286,7 +297,7 @@ function describe(what, result) {
 // ---------------------------------------------------------------------------------------------
 
 /** Starts a task fixture server (`script`: the v1 or v2 fixture) advertising a poll interval of `pollMs`. */
-async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS) {
+async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS, extraEnv = {}) {
   const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, script], {
     cwd: ROOT,
     env: {
@@ -294,6 +305,7 @@ async function startFixture(script = FIXTURE, pollMs = FIXTURE_POLL_MS) {
       HOME: process.env.HOME ?? os.homedir(),
       PORT: '0',
       FIXTURE_POLL_INTERVAL: String(pollMs),
+      ...extraEnv,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -414,6 +426,158 @@ async function measureDetection(server, runnerTemp) {
     process.stdout.write('.');
   }
   return { latencies: rows, late, finishedJobs };
+}
+
+/**
+ * 8. Detection against a STOCK server (bench/stock-task-server.mjs: an unmodified SDK 1.x task server, whose blocking
+ * tasks/result re-checks only once per pollInterval): a separate wait process, timed to its exit, minus the server's
+ * completion time; task lengths cycle through PUSH_TASK_MS so no run can be flattered by the poll phase. Beside it,
+ * the floor: a separate raw listener process that opens the GET stream of its own job's session and exits on the
+ * first terminal notifications/tasks/status.
+ */
+async function measurePushDetection(runnerTemp, generation = 'v1') {
+  const v2 = generation === 'v2';
+  const byInterval = {};
+  for (const pollMs of PUSH_INTERVALS_MS) {
+    const server = v2
+      ? await startFixture(FIXTURE_V2, pollMs)
+      : await startFixture(STOCK_SERVER, pollMs, { STOCK_POLL_MS: String(pollMs) });
+    try {
+      const ours = [];
+      const logged = [];
+      const floor = [];
+      let missed = 0;
+      let late = 0;
+      for (let i = 0; i < PUSH_RUNS; i++) {
+        const durationMs = PUSH_TASK_MS[i % PUSH_TASK_MS.length];
+        const inputs = { tool: v2 ? 'slow' : 'work', arguments: JSON.stringify({ durationMs }) };
+        const job = await submitJob(server, runnerTemp, inputs);
+        const completedLine = new RegExp(`^${job.jobId}: completed\\b`, 'm');
+        let loggedAt;
+        let waitingAt;
+        const wait = await runEntry(
+          'wait',
+          runnerTemp,
+          { 'job-id': job.jobId },
+          {
+            onData: (_chunk, stdout) => {
+              waitingAt ??= /^::group::Waiting for/m.test(stdout) ? Date.now() : undefined;
+              loggedAt ??= completedLine.test(stdout) ? Date.now() : undefined;
+            },
+          },
+        );
+        if (wait.code !== 0 || wait.outputs.status !== 'completed') {
+          throw new BenchFailure(describe(`wait ${job.jobId} (stock, pollInterval ${pollMs} ms)`, wait));
+        }
+        const serverAt = await server.completedAt(job.taskId);
+        // A wait that began waiting only after the task ended learns it from its first read, not from a push.
+        if (waitingAt === undefined || waitingAt > serverAt) late++;
+        else {
+          ours.push(wait.exitedAt - serverAt);
+          logged.push((loggedAt ?? wait.exitedAt) - serverAt);
+        }
+        // The floor: the same kind of job, heard by a raw listener process on its session's GET stream.
+        const other = await submitJob(server, runnerTemp, inputs);
+        const record = JSON.parse(
+          fs.readFileSync(
+            path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs', `${other.jobId}.json`),
+            'utf8',
+          ),
+        );
+        const listener = v2
+          ? ['v2', server.url, record.remote.taskId]
+          : ['v1', server.url, record.remote.sessionId, record.remote.taskId];
+        const raw = await runNode(['--input-type=module', '-e', RAW_LISTENER, ...listener], {
+          timeoutMs: durationMs + 15_000,
+        });
+        // A listener that connected after the notification went out hears nothing (the server keeps no events).
+        if (raw.timedOut) missed++;
+        else if (raw.code !== 0) throw new BenchFailure(describe('raw listener', raw));
+        else floor.push(raw.exitedAt - (await server.completedAt(other.taskId)));
+        process.stdout.write('.');
+      }
+      byInterval[pollMs] = { ours, logged, floor, missed, late };
+    } finally {
+      await server.stop();
+    }
+  }
+  return byInterval;
+}
+
+/**
+ * The raw listeners (the floor), one script: `v1 <url> <sessionId> <taskId>` GETs the session stream and exits on the
+ * task's first terminal notifications/tasks/status; `v2 <url> <taskId>` subscribes with subscriptions/listen and
+ * exits on its first terminal notifications/tasks.
+ */
+const RAW_LISTENER = `
+const [mode, url, ...rest] = process.argv.slice(1);
+const taskId = rest.at(-1);
+const meta = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw-listener', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+};
+const res = mode === 'v1'
+  ? await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': rest[0], 'mcp-protocol-version': '2025-11-25' } })
+  : await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { taskIds: [taskId] }, _meta: meta } }),
+    });
+const method = mode === 'v1' ? 'notifications/tasks/status' : 'notifications/tasks';
+const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+let buffer = '';
+for (;;) {
+  const { value, done } = await reader.read();
+  if (done) process.exit(2);
+  buffer += value;
+  for (const line of buffer.split('\\n')) {
+    if (!line.startsWith('data:')) continue;
+    const m = JSON.parse(line.slice(5));
+    if (m.method === method && m.params.taskId === taskId && ['completed', 'failed', 'cancelled'].includes(m.params.status)) process.exit(0);
+  }
+  buffer = buffer.slice(buffer.lastIndexOf('\\n') + 1);
+}
+`;
+
+function reportPushDetection(out, byInterval, generation = 'v1') {
+  const lengths = PUSH_TASK_MS.join('/');
+  if (generation === 'v2') {
+    out.push('9b. Completion detection, 2026-07-28: OUR v2 fixture (no stock 2026-07-28 task server exists yet),');
+    out.push(`   which pushes notifications/tasks on subscriptions/listen; task lengths ${lengths} ms,`);
+    out.push('   latency = the wait process exits − the server stored the result; floor = a raw listen process');
+  } else {
+    out.push(
+      '9. Completion detection against a STOCK server (unmodified SDK 1.x registerToolTask + InMemoryTaskStore,',
+    );
+    out.push(`   2025-11-25; its tasks/result re-checks once per pollInterval), task lengths ${lengths} ms,`);
+    out.push('   latency = the wait process exits − the server stored the result; floor = a raw GET-stream listener');
+  }
+  const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
+  const rows = [];
+  for (const [pollMs, { ours, logged, floor, missed, late }] of Object.entries(byInterval)) {
+    rows.push([
+      `pollInterval ${Number(pollMs) / 1000} s${late > 0 ? ` (${late} late)` : ''}`,
+      `${median(logged).toFixed(0)} / ${percentile(logged, 95).toFixed(0)} ms`,
+      `${median(ours).toFixed(0)} / ${percentile(ours, 95).toFixed(0)} ms`,
+      `${median(floor).toFixed(0)} / ${percentile(floor, 95).toFixed(0)} ms${missed > 0 ? ` (${missed} missed)` : ''}`,
+      `${ratio(median(ours), median(floor))} / ${ratio(percentile(ours, 95), percentile(floor, 95))}`,
+      `${(Number(pollMs) / 2).toFixed(0)} ms`,
+    ]);
+  }
+  const head = [
+    '',
+    'wait logs it p50/p95',
+    'wait exits p50/p95',
+    'raw listener p50/p95',
+    'ratio exits/raw',
+    'polling alone',
+  ];
+  out.push(table(head, rows));
+  out.push('   ratio: the wait\'s exit over the raw listener\'s exit, p50 / p95; "polling alone": the mean delay of a');
+  out.push('   client that only polls (half the interval). "late": runs where the task ended before the wait began');
+  out.push('   waiting, left out (their end is read at the first poll, not pushed).');
+  out.push('');
 }
 
 /** 2. submit vs the minimal client (interleaved runs; one discarded warm-up each). */
@@ -1417,6 +1581,10 @@ function report(results, failures) {
   else failed('7. Recovery after an outage', ['recovery']);
   if (results.cli) reportCli(out, results.cli);
   else failed('8. The command line', ['cli']);
+  if (results.pushStock) reportPushDetection(out, results.pushStock);
+  else failed('9. Completion detection against a stock server', ['pushStock']);
+  if (results.pushV2) reportPushDetection(out, results.pushV2, 'v2');
+  else failed('9b. Completion detection, 2026-07-28', ['pushV2']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1455,6 +1623,8 @@ const SECTION_LABELS = {
   fanIn: '6. fan-in',
   recovery: '7. recovery',
   cli: '8. cli',
+  pushStock: '9. push/stock',
+  pushV2: '9b. push/v2',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1559,6 +1729,8 @@ async function main() {
     );
     await section('recovery', () => measureRecovery(needs('v1 fixture')));
     await section('cli', () => measureCli(needs('v1 fixture'), runnerTemp));
+    await section('pushStock', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-stock-')));
+    await section('pushV2', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-push-v2-'), 'v2'));
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();

@@ -82,6 +82,8 @@ export interface FixtureServerOptions extends StartServerOptions, FixturePortOpt
   noCancelCapability?: boolean;
   /** `slow` without `statusMessages` reports a status every this many ms (FIXTURE_STATUS_EVERY_MS). */
   statusEveryMs?: number;
+  /** The SDK's own blocking tasks/result, which re-checks only once per pollInterval (FIXTURE_STOCK_RESULT). */
+  stockResult?: boolean;
 }
 
 export interface FixtureTask {
@@ -467,6 +469,7 @@ export function startFixtureServer(opts: FixtureServerOptions = {}): Promise<Run
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       if (opts.noCancelCapability) env.FIXTURE_NO_CANCEL_CAPABILITY = '1';
       if (opts.statusEveryMs !== undefined) env.FIXTURE_STATUS_EVERY_MS = String(opts.statusEveryMs);
+      if (opts.stockResult) env.FIXTURE_STOCK_RESULT = '1';
       return env;
     },
     initialPort: opts.port ?? 0,
@@ -506,6 +509,8 @@ export interface V2FixtureServerOptions extends StartServerOptions, FixturePortO
    * a running task resumes and completes when it would have without the restart. The test owns (and removes) the file.
    */
   stateFile?: string;
+  /** Fractional numbers, `null` for absent fields and unknown extra fields on every task (FIXTURE_DEVIANT). */
+  deviant?: boolean;
 }
 
 /** A task as GET /_fixture/tasks of the v2 fixture reports it. */
@@ -536,6 +541,7 @@ export function startV2FixtureServer(opts: V2FixtureServerOptions = {}): Promise
       if (opts.pollIntervalMs !== undefined) env.FIXTURE_POLL_INTERVAL = String(opts.pollIntervalMs);
       if (opts.ttlMs !== undefined) env.FIXTURE_TTL_MS = String(opts.ttlMs);
       if (opts.stateFile !== undefined) env.FIXTURE_STATE_FILE = opts.stateFile;
+      if (opts.deviant) env.FIXTURE_DEVIANT = '1';
       return env;
     },
     initialPort: opts.port ?? 0,

@@ -167,7 +167,10 @@ describe('LocalJobStore.update', () => {
       expect(current.statusMessage).toBe('from another step');
       return applyChange(current, { status: 'input_required', remoteStatus: 'input_required' }, minutes(2)).record;
     });
-    expect(stored).toMatchObject({ status: 'input_required', statusMessage: 'from another step', revision: 4 });
+    // Revision 4: applied to the stored revision 3, not to the caller's revision 2. (The new status came without a
+    // message, so the earlier status's message is not carried over.)
+    expect(stored).toMatchObject({ status: 'input_required', remoteStatus: 'input_required', revision: 4 });
+    expect(stored?.statusMessage).toBeUndefined();
     expect(await store.get('default', first.jobId)).toEqual(stored);
   });
 

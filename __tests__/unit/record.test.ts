@@ -332,3 +332,46 @@ describe('mergeRecords', () => {
     expect([a, b]).toEqual([beforeA, beforeB]);
   });
 });
+
+describe('status messages and progress', () => {
+  it('a new status without a message of its own does not keep the message of the one before', () => {
+    const working = applyChange(runningJob(), { status: 'running', statusMessage: 'Verifying...' }, at(2)).record;
+    const done = applyChange(working, { status: 'completed', remoteStatus: 'completed' }, at(3)).record;
+    expect(done.statusMessage).toBeUndefined();
+    expect(done.events.at(-1)).toEqual({ at: at(3).toISOString(), status: 'completed', remoteStatus: 'completed' });
+  });
+
+  it('keeps the message when the status stays the same (an error recorded beside it)', () => {
+    const working = applyChange(runningJob(), { status: 'running', statusMessage: 'Verifying...' }, at(2)).record;
+    const lost = applyChange(working, { status: 'running', error: { code: 'TASK_LOST', message: 'gone' } }, at(3));
+    expect(lost.record.statusMessage).toBe('Verifying...');
+  });
+
+  it('records the latest progress without a status event', () => {
+    const job = runningJob();
+    const progress = { progress: 40, total: 100, message: 'Uploading', at: at(2).toISOString() };
+    const applied = applyChange(job, { status: 'running', progress }, at(2));
+    expect(applied.changed).toBe(true);
+    expect(applied.record.progress).toEqual(progress);
+    expect(applied.record.events).toEqual(job.events);
+    expect(parseRecord(JSON.stringify(applied.record), 'job.json').progress).toEqual(progress);
+  });
+});
+
+describe('durationSeconds from the server', () => {
+  it("takes the server's own times of a finished task when it gave both, the record's otherwise", () => {
+    const running = runningJob();
+    const timed = applyChange(
+      running,
+      {
+        status: 'completed',
+        remoteStatus: 'completed',
+        serverTimes: { createdAt: '2026-01-01T00:00:00.000Z', lastUpdatedAt: '2026-01-01T00:00:42.500Z' },
+      },
+      at(100),
+    ).record;
+    expect(durationSeconds(timed, at(200))).toBe(42.5);
+    const untimed = applyChange(running, { status: 'completed', remoteStatus: 'completed' }, at(100)).record;
+    expect(durationSeconds(untimed, at(200))).toBe(100);
+  });
+});

@@ -69,11 +69,17 @@ describe('submitJob', () => {
     const h = harness();
     accepts(h);
     const req = request({ ttlMs: 120_000 });
-    await submitJob(h.ctx, req);
+    const record = await submitJob(h.ctx, req);
     expect(h.tasks.opens).toHaveLength(1);
     expect(h.tasks.opens[0]?.target).toEqual(req.server);
     expect(h.tasks.opens[0]?.join).toBeUndefined();
-    expect(h.conn.submitCalls[0]?.call).toEqual({ tool: 'research', arguments: req.arguments, ttlMs: 120_000 });
+    // The job's ID is its progress token: a later wait hears the task's progress under it.
+    expect(h.conn.submitCalls[0]?.call).toEqual({
+      tool: 'research',
+      arguments: req.arguments,
+      ttlMs: 120_000,
+      progressToken: record.jobId,
+    });
   });
 
   it('stores redacted arguments and no header value', async () => {

@@ -18,7 +18,7 @@ export function commandContext(
       retentionDays: settings.retentionDays,
       log: host.log,
     }),
-    tasks: lazyTaskClient(options),
+    tasks: lazyTaskClient({ ...options, warn: (message) => host.log.warning(message) }),
     clock: systemClock,
     log: host.log,
   };
@@ -28,7 +28,7 @@ export function commandContext(
  * The MCP client stack is most of the bundle: load it only when a server is really contacted, so a step answered
  * from the job record (a finished job, a bad input) starts and ends fast.
  */
-function lazyTaskClient(options: { inputResponses?: InputResponses }): TaskClient {
+function lazyTaskClient(options: { inputResponses?: InputResponses; warn?: (message: string) => void }): TaskClient {
   return {
     open: async (target, join, signal, deadline) => {
       const { McpTaskClient } = await import('../mcp/task-client.js');

@@ -80,6 +80,9 @@ export interface TaskSnapshot {
   statusMessage?: string;
   ttlMs?: number | null;
   pollIntervalMs?: number;
+  /** The server's own times of the task (ISO 8601), when it gives them. */
+  createdAt?: string;
+  lastUpdatedAt?: string;
 }
 
 export type TaskOutcome =
@@ -98,6 +101,8 @@ export interface ToolCall {
   arguments: JsonObject;
   /** The task TTL to ask for; the server may choose another one. */
   ttlMs?: number;
+  /** Asks the server for progress reports under this token (`_meta.progressToken`). */
+  progressToken?: string;
 }
 
 export interface SubmittedTask {
@@ -118,6 +123,24 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Never poll more often than this. */
   pollFloorMs?: number;
+  /** Called for every progress report of the task (`notifications/progress`), in order. */
+  onProgress?: (update: ProgressUpdate) => void | Promise<void>;
+  /** Called for every log message the server sends about the task (`notifications/message`). */
+  onLog?: (entry: ServerLogEntry) => void | Promise<void>;
+}
+
+/** A task's progress as the server reports it (`notifications/progress`). */
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** A log message of the server (`notifications/message`): its level and text (untrusted). */
+export interface ServerLogEntry {
+  level: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+  logger?: string;
+  text: string;
 }
 
 export interface ServerQuestion {

@@ -76,6 +76,14 @@ const resultRefSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+/** The latest progress the server reported for the task (`notifications/progress`). */
+const progressSchema = z.object({
+  progress: z.number(),
+  total: z.number().optional(),
+  message: z.string().optional(),
+  at: isoTime,
+});
+
 const errorSchema = z.object({
   code: z.string().min(1),
   message: z.string(),
@@ -112,6 +120,10 @@ export const jobRecordSchema = z.object({
   callSession: sessionSchema.optional(),
   remote: remoteSchema.optional(),
   pendingInput: pendingInputSchema.optional(),
+  /** The latest progress the server reported (latest only). */
+  progress: progressSchema.optional(),
+  /** The task's times as the server reports them: `duration-seconds` is taken from them when the job ended. */
+  serverTimes: z.object({ createdAt: isoTime.optional(), lastUpdatedAt: isoTime.optional() }).optional(),
   result: json.optional(),
   /** Set instead of `result` when the result is larger than RESULT_INLINE_LIMIT_BYTES: read it through the store. */
   resultRef: resultRefSchema.optional(),
@@ -128,6 +140,7 @@ export type PendingInput = z.infer<typeof pendingInputSchema>;
 export type JobEvent = z.infer<typeof eventSchema>;
 export type RecordedError = z.infer<typeof errorSchema>;
 export type ResultRef = z.infer<typeof resultRefSchema>;
+export type RecordedProgress = z.infer<typeof progressSchema>;
 
 /**
  * Results whose JSON is larger than this are kept beside the record, not in it: records stay small in the shared
@@ -225,6 +238,10 @@ export interface JobChange {
   pendingInput?: PendingInput | null;
   ttlMs?: number | null;
   pollIntervalMs?: number;
+  /** The latest progress the server reported. */
+  progress?: RecordedProgress;
+  /** The task's times as the server reports them. */
+  serverTimes?: { createdAt?: string; lastUpdatedAt?: string };
   result?: unknown;
   error?: RecordedError;
   cancelReason?: CancelReason;
@@ -255,6 +272,10 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   const next: JobRecord = { ...record, status: change.status, updatedAt: at, revision: record.revision + 1 };
   if (change.remoteStatus !== undefined) next.remoteStatus = change.remoteStatus;
   if (change.statusMessage !== undefined) next.statusMessage = change.statusMessage;
+  // A status comes with its own message or none: the message of an earlier status does not describe it.
+  else if (!sameStatus) delete next.statusMessage;
+  if (change.progress !== undefined) next.progress = change.progress;
+  if (change.serverTimes !== undefined) next.serverTimes = { ...record.serverTimes, ...change.serverTimes };
   if (change.remote !== undefined) next.remote = change.remote;
   if (change.callSession !== undefined) next.callSession = change.callSession;
   if (change.pendingInput === null) delete next.pendingInput;
@@ -271,6 +292,7 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
     change.callSession !== undefined ||
     (change.pendingInput !== undefined && (change.pendingInput !== null || record.pendingInput !== undefined)) ||
     change.result !== undefined ||
+    change.progress !== undefined ||
     change.error !== undefined;
   if (sameStatus && !hasPayload && !isTerminal(change.status)) return { record, changed: false };
   if (!sameStatus || isTerminal(change.status)) {
@@ -307,8 +329,16 @@ function compare(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Seconds from creation to the end (or to `now` for an unfinished job). */
+/**
+ * Seconds the job took: from the server's task creation to its last update when the server reported both for a job
+ * that ended; otherwise from the record's creation to its end (or to `now` for an unfinished job).
+ */
 export function durationSeconds(record: JobRecord, now: Date): number {
+  // The server's own times, when it gave both for a job that ended: how long the task itself took.
+  const server = record.serverTimes;
+  if (isTerminal(record.status) && server?.createdAt !== undefined && server.lastUpdatedAt !== undefined) {
+    return Math.max(0, (Date.parse(server.lastUpdatedAt) - Date.parse(server.createdAt)) / 1000);
+  }
   const end = record.finishedAt === undefined ? now.getTime() : Date.parse(record.finishedAt);
   return Math.max(0, (end - Date.parse(record.createdAt)) / 1000);
 }

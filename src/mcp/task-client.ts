@@ -48,9 +48,13 @@ import { backoff } from '../core/retry.js';
 import { isTerminal, localStatus } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { rpcCode, toJobError, type MappingContext } from './errors.js';
+import { sessionStream } from './push-stream.js';
 import { V2_PROTOCOL, v2Dispatch } from './v2-dispatch.js';
+import { listenForTask } from './v2-listen.js';
 import {
   CLIENT_CAPABILITIES,
+  decodeLog,
+  decodeProgress,
   decodeTask,
   frameV2,
   inlinedError,
@@ -89,6 +93,8 @@ class RejoinedClient extends Client {
 export interface McpTaskClientOptions {
   /** Answers for tasks that ask for input, by input key (`*`: any request). */
   inputResponses?: InputResponses;
+  /** Told once per deviation from the spec that was read leniently (a warning line, naming the server). */
+  warn?: (message: string) => void;
 }
 
 const NEGOTIATION = {
@@ -188,6 +194,7 @@ export class McpTaskClient implements TaskClient {
       joined: join,
       budget,
       inputResponses: this.options.inputResponses,
+      warn: this.options.warn,
     });
     const doing =
       join === undefined
@@ -240,6 +247,7 @@ interface ConnectionParts {
   joined: SessionRef | undefined;
   budget: Budget;
   inputResponses: InputResponses | undefined;
+  warn: ((message: string) => void) | undefined;
 }
 
 interface RequestOptions {
@@ -297,11 +305,14 @@ class McpTaskConnection implements TaskConnection {
       endpointId: this.parts.joined?.endpointId ?? endpointIdFor(this.url),
       // Failures reach us through the calls that caused them; the default handler would print them a second time.
       onError: () => undefined,
+      // Every call passes the declaration submit just listed: without a provider of its own the tasks client would
+      // list the tools a second time.
+      tools: { currentTool: () => undefined },
     };
     this.session_ ??= this.v2
       ? createTaskSessionFromClient(this.client, {
           ...common,
-          rawDispatch: v2Dispatch(this.url, this.parts.headers),
+          rawDispatch: this.keepingCreateReply(v2Dispatch(this.url, this.parts.headers)),
           v2RequestFraming: {
             protocolVersion: V2_PROTOCOL,
             clientInfo: { ...CLIENT_INFO },
@@ -310,6 +321,48 @@ class McpTaskConnection implements TaskConnection {
         })
       : createTaskSessionFromClient(this.client, common);
     return this.session_;
+  }
+
+  /** Deviations already reported: each once per connection. */
+  private readonly deviations = new Set<string>();
+
+  /** A deviation from the spec, read leniently: said once, naming the server. */
+  private readonly deviation = (what: string): void => {
+    if (this.deviations.has(what)) return;
+    this.deviations.add(what);
+    this.parts.warn?.(`The MCP server ${this.url} sent ${inert(what)}; mcp-jobs read it leniently`);
+  };
+
+  /** decodeTask, noting deviations. */
+  private decode(raw: unknown, expectTaskId?: string): TaskSnapshot {
+    return decodeTask(raw, this.url, expectTaskId, this.deviation);
+  }
+
+  /** The reply to the last `tools/call` (the task it created): submit records it without asking `tasks/get`. */
+  private createReply: JsonObject | undefined;
+
+  private keepingCreateReply(dispatch: ReturnType<typeof v2Dispatch>): ReturnType<typeof v2Dispatch> {
+    return async (request, options) => {
+      const reply = await dispatch(request, options);
+      if ((request as { method?: unknown }).method === 'tools/call' && reply.kind === 'result') {
+        this.createReply = reply.result as unknown as JsonObject;
+      }
+      return reply;
+    };
+  }
+
+  /** 2025-11-25: the create reply passes through the transport on its way to the tasks client. */
+  private keepCreateReplies(): () => void {
+    const transport = this.transport;
+    const original = transport.onmessage;
+    transport.onmessage = (message) => {
+      const result = (message as { result?: unknown }).result;
+      if (isObject(result) && isObject(result.task)) this.createReply = result;
+      original?.call(transport, message);
+    };
+    return () => {
+      transport.onmessage = original;
+    };
   }
 
   private mapping(options: RequestOptions): MappingContext {
@@ -383,12 +436,17 @@ class McpTaskConnection implements TaskConnection {
     }
     const doing = `calling tool '${tool}'`;
     let timeoutMs = REQUEST_TIMEOUT_MS;
+    this.createReply = undefined;
+    const restore = this.v2 ? () => undefined : this.keepCreateReplies();
     try {
       timeoutMs = this.parts.budget.timeout(REQUEST_TIMEOUT_MS, doing);
       const execution = await this.tasks().callTool(call.tool, call.arguments as never, {
         declaration: toolDeclarationFromMcpTool(found),
         // 2026-07-28 has no client TTL: the core says so when task-ttl was given.
         task: { preference: 'require', ...(call.ttlMs === undefined || this.v2 ? {} : { retentionMs: call.ttlMs }) },
+        // 2025-11-25 servers send progress only for a call that carries a token; a later wait hears it on the
+        // session's stream. (2026-07-28 sends no progress for tasks.)
+        ...(call.progressToken === undefined || this.v2 ? {} : { metadata: { progressToken: call.progressToken } }),
         requestTimeoutMs: timeoutMs,
         ...(signal === undefined ? {} : { signal }),
       });
@@ -410,11 +468,21 @@ class McpTaskConnection implements TaskConnection {
         taskId,
         endpointId: reference?.endpointId ?? endpointIdFor(this.url),
       };
-      const task = await this.snapshot(remote, signal).catch(() => ({ taskId, status: 'working' as const }));
+      // The create reply holds the task as created: no tasks/get needed. Read generously; a reply we cannot read
+      // (the tasks client accepted it) stands for a task that works.
+      let task: TaskSnapshot = { taskId, status: 'working' };
+      try {
+        if (this.createReply !== undefined) task = { ...this.decode(this.createReply, taskId), taskId };
+      } catch {
+        // keep the minimal snapshot
+      }
       return { remote, task };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (isJobError(error)) throw error;
+      // The tasks client's strict decoding refused a create reply we can read: the task exists, so it is ours.
+      const created = this.readableCreateReply(error);
+      if (created !== undefined) return created;
       if (isTimeout(error)) {
         throw noAnswer(
           this.url,
@@ -425,7 +493,24 @@ class McpTaskConnection implements TaskConnection {
         );
       }
       throw toJobError(error, { url: this.url, doing });
+    } finally {
+      restore();
     }
+  }
+
+  /** A task created by a reply the tasks client could not decode strictly, read generously; or undefined. */
+  private readableCreateReply(error: unknown): SubmittedTask | undefined {
+    const reply = this.createReply;
+    // A reply that is no task (an immediate result, an input request) is not read here.
+    if (reply === undefined || (this.v2 ? reply.resultType !== 'task' : !isObject(reply.task))) return undefined;
+    let task: TaskSnapshot;
+    try {
+      task = this.decode(reply);
+    } catch {
+      return undefined;
+    }
+    this.deviation(`a create reply the MCP tasks client refused (${describeError(error)})`);
+    return { remote: { ...this.session(), taskId: task.taskId, endpointId: endpointIdFor(this.url) }, task };
   }
 
   private async findTool(name: string, signal?: AbortSignal): Promise<Tool> {
@@ -500,7 +585,7 @@ class McpTaskConnection implements TaskConnection {
         throw error;
       }
       const entries = Array.isArray(listing.tasks) ? listing.tasks : [];
-      for (const entry of entries) tasks.push(decodeTask(entry, this.url));
+      for (const entry of entries) tasks.push(this.decode(entry));
       cursor = typeof listing.nextCursor === 'string' && listing.nextCursor !== '' ? listing.nextCursor : undefined;
       if (cursor === undefined) break;
     }
@@ -514,7 +599,7 @@ class McpTaskConnection implements TaskConnection {
       { taskId: remote.taskId },
       { signal, doing: `reading task ${inert(remote.taskId)}`, taskId: remote.taskId },
     );
-    return { task: decodeTask(raw, this.url, remote.taskId), raw };
+    return { task: this.decode(raw, remote.taskId), raw };
   }
 
   async snapshot(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot> {
@@ -542,11 +627,15 @@ class McpTaskConnection implements TaskConnection {
         });
     };
     this.questionListeners.add(listener);
-    // Server requests outside tasks/result (elicitations of tools that do not tie them to the task) come on the
-    // session's GET stream: a rejoined 2025-11-25 session opens it, as the initial connection did after initialize.
-    if (!this.v2 && this.parts.joined !== undefined) {
-      void this.transport.resumeStream('').catch(() => undefined);
-    }
+    // The session's GET stream (2025-11-25, rejoined): the server pushes the task's status there the instant it is
+    // stored, with progress and log messages, and sends the requests it makes outside tasks/result (elicitations).
+    let pushed: { task: TaskSnapshot; raw: JsonObject } | undefined;
+    const push = (task: TaskSnapshot, raw: JsonObject): void => {
+      pushed = { task, raw };
+      wake();
+    };
+    // Opened (again): read the task at once, for what happened before the stream could carry it.
+    const stream = this.pushStream(remote, options, push, () => wake());
     let early: JsonObject | undefined;
     if (!this.v2) {
       void this.blockingResult(remote, signal).then((result) => {
@@ -564,7 +653,10 @@ class McpTaskConnection implements TaskConnection {
           if (outcome !== undefined) return outcome;
           early = undefined;
         }
-        const { task, raw } = await this.read(remote, signal);
+        // A status the server pushed stands for a poll: the poll timer starts again from it.
+        const taken = pushed;
+        pushed = undefined;
+        const { task, raw } = taken ?? (await this.read(remote, signal));
         // A question that came while this poll was on its way is newer than the status it brings back.
         if (unanswered !== undefined) throw unanswered;
         if (last === undefined || !sameSnapshot(last, task)) {
@@ -583,6 +675,72 @@ class McpTaskConnection implements TaskConnection {
     } finally {
       this.questionListeners.delete(listener);
       done.abort();
+      await stream?.close();
+    }
+  }
+
+  /**
+   * Where the server pushes the task's news: the session's GET stream (2025-11-25, rejoined), or a
+   * `subscriptions/listen` for the task (2026-07-28). Undefined where neither applies (submit's own connection).
+   */
+  private pushStream(
+    remote: RemoteRef,
+    options: WatchOptions,
+    push: (task: TaskSnapshot, raw: JsonObject) => void,
+    onOpen: () => void,
+  ): { close(): Promise<void> } | undefined {
+    const joined = this.parts.joined;
+    if (this.v2) {
+      // One subscription per server for every task this process waits on there.
+      const leave = listenForTask(this.url, this.parts.headers, remote.taskId, { onTask: push, onOpen });
+      return { close: leave };
+    }
+    if (joined?.sessionId === undefined) return undefined;
+    const stream = sessionStream({
+      url: this.url,
+      headers: this.parts.headers,
+      sessionId: joined.sessionId,
+      protocolVersion: joined.protocolVersion,
+      onMessage: (message) => this.onPushed(message, remote, options, (task) => push(task, {})),
+      onOpen,
+    });
+    stream.start();
+    return stream;
+  }
+
+  /**
+   * One message on the session's GET stream. The task's status, progress and log messages go to the watch; requests
+   * (elicitations) and anything else go to the client, which answers requests over POST as on any stream.
+   */
+  private onPushed(
+    message: JsonObject,
+    remote: RemoteRef,
+    options: WatchOptions,
+    push: (task: TaskSnapshot) => void,
+  ): void {
+    const params = isObject(message.params) ? message.params : {};
+    switch (message.id === undefined ? message.method : undefined) {
+      case 'notifications/tasks/status': {
+        if (params.taskId !== remote.taskId) return;
+        try {
+          push(this.decode(params, remote.taskId));
+        } catch {
+          // A status we cannot read: the next poll reads it again.
+        }
+        return;
+      }
+      case 'notifications/progress': {
+        const update = decodeProgress(params);
+        if (update !== undefined) void Promise.resolve(options.onProgress?.(update)).catch(() => undefined);
+        return;
+      }
+      case 'notifications/message': {
+        const entry = decodeLog(params);
+        if (entry !== undefined) void Promise.resolve(options.onLog?.(entry)).catch(() => undefined);
+        return;
+      }
+      default:
+        this.transport.onmessage?.(message as never);
     }
   }
 

@@ -11,7 +11,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { JobError } from '../core/errors.js';
 import type { JsonObject } from '../core/parse.js';
-import type { TaskSnapshot } from '../core/ports.js';
+import type { ProgressUpdate, ServerLogEntry, TaskSnapshot } from '../core/ports.js';
 import { REMOTE_STATUSES, type RemoteStatus } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { CLIENT_INFO } from '../version.js';
@@ -26,7 +26,12 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /** A task as a 2025-11-25 (`tasks/get`, `tasks/list` entry, `task` of a create reply) or 2026-07-28 server sends it. */
-export function decodeTask(raw: unknown, url: string, expectTaskId?: string): TaskSnapshot {
+export function decodeTask(
+  raw: unknown,
+  url: string,
+  expectTaskId?: string,
+  note?: (deviation: string) => void,
+): TaskSnapshot {
   const task = isObject(raw) && isObject(raw.task) && raw.taskId === undefined ? raw.task : raw;
   if (!isObject(task) || typeof task.taskId !== 'string' || task.taskId === '') {
     throw new JobError(
@@ -45,6 +50,18 @@ export function decodeTask(raw: unknown, url: string, expectTaskId?: string): Ta
   }
   const ttl = task.ttlMs ?? task.ttl;
   const poll = task.pollIntervalMs ?? task.pollInterval;
+  if (note !== undefined) {
+    for (const [name, value] of [
+      ['ttl', ttl],
+      ['pollInterval', poll],
+    ] as const) {
+      if (typeof value === 'number' && !Number.isInteger(value))
+        note(`a fractional ${name} (${value}) where the spec has an integer`);
+    }
+    for (const name of ['statusMessage', 'createdAt', 'lastUpdatedAt', 'pollIntervalMs', 'pollInterval']) {
+      if (task[name] === null) note(`'${name}: null' where the spec leaves an absent field out`);
+    }
+  }
   return {
     taskId: task.taskId,
     status,
@@ -52,6 +69,8 @@ export function decodeTask(raw: unknown, url: string, expectTaskId?: string): Ta
     ...(typeof ttl === 'number' && Number.isFinite(ttl) ? { ttlMs: Math.max(0, Math.round(ttl)) } : {}),
     ...(ttl === null ? { ttlMs: null } : {}),
     ...(typeof poll === 'number' && Number.isFinite(poll) && poll >= 0 ? { pollIntervalMs: Math.round(poll) } : {}),
+    ...isoField('createdAt', task.createdAt),
+    ...isoField('lastUpdatedAt', task.lastUpdatedAt),
   };
 }
 
@@ -103,4 +122,50 @@ export function frameV2(method: string, params: JsonObject): { method: string; p
       },
     },
   };
+}
+
+/** `notifications/progress` params, read generously (fractional and string numbers, `null` for absent fields). */
+export function decodeProgress(params: JsonObject): ProgressUpdate | undefined {
+  const progress = finiteNumber(params.progress);
+  if (progress === undefined) return undefined;
+  const total = finiteNumber(params.total);
+  return {
+    progress,
+    ...(total === undefined ? {} : { total }),
+    ...(typeof params.message === 'string' && params.message !== '' ? { message: params.message } : {}),
+  };
+}
+
+const LOG_LEVELS: readonly ServerLogEntry['level'][] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];
+
+/** `notifications/message` params: a level (unknown ones read as info) and its data as text. */
+export function decodeLog(params: JsonObject): ServerLogEntry | undefined {
+  if (params.data === undefined || params.data === null) return undefined;
+  const level = LOG_LEVELS.find((l) => l === params.level) ?? 'info';
+  const text = typeof params.data === 'string' ? params.data : JSON.stringify(params.data);
+  return {
+    level,
+    ...(typeof params.logger === 'string' && params.logger !== '' ? { logger: params.logger } : {}),
+    text,
+  };
+}
+
+/** A timestamp the server sent, normalised to ISO 8601 UTC; nothing when it is not one. */
+function isoField<K extends string>(name: K, value: unknown): Partial<Record<K, string>> {
+  const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? {} : ({ [name]: new Date(at).toISOString() } as Partial<Record<K, string>>);
+}
+
+function finiteNumber(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }

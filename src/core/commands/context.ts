@@ -1,7 +1,7 @@
 /** What every command shares: its ports, how it finds a job, and how it records a change. */
 import { JobError } from '../errors.js';
 import { LATEST } from '../parse.js';
-import type { Clock, JobStore, Log, TaskClient, TaskSnapshot } from '../ports.js';
+import type { Clock, JobStore, Log, ProgressUpdate, ServerLogEntry, TaskClient, TaskSnapshot } from '../ports.js';
 import { applyChange, type AppliedChange, type JobChange, type JobRecord } from '../record.js';
 import { localStatus } from '../status.js';
 import { inert } from '../text.js';
@@ -72,7 +72,27 @@ export function changeFromSnapshot(task: TaskSnapshot): JobChange {
   if (task.statusMessage !== undefined) change.statusMessage = task.statusMessage;
   if (task.ttlMs !== undefined) change.ttlMs = task.ttlMs;
   if (task.pollIntervalMs !== undefined) change.pollIntervalMs = task.pollIntervalMs;
+  if (task.createdAt !== undefined || task.lastUpdatedAt !== undefined) {
+    change.serverTimes = {
+      ...(task.createdAt === undefined ? {} : { createdAt: task.createdAt }),
+      ...(task.lastUpdatedAt === undefined ? {} : { lastUpdatedAt: task.lastUpdatedAt }),
+    };
+  }
   return change;
+}
+
+/**
+ * One log line per progress report: `job_x: progress 40/100: Uploading`. Numbers as the server sent them (a total
+ * it did not give is left out); the message is made inert like a status message.
+ */
+export function progressLine(jobId: string, update: ProgressUpdate): string {
+  const of = update.total === undefined ? '' : `/${formatNumber(update.total)}`;
+  const message = update.message === undefined ? '' : `: ${inert(update.message)}`;
+  return `${jobId}: progress ${formatNumber(update.progress)}${of}${message}`;
+}
+
+function formatNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
 }
 
 /**
@@ -86,4 +106,15 @@ export function statusLine(record: JobRecord): string {
       : '';
   const message = record.statusMessage !== undefined ? `: ${inert(record.statusMessage)}` : '';
   return `${record.jobId}: ${record.status}${remote}${message}`;
+}
+
+/**
+ * Relays a server's log message at its level: debug as debug, info and notice as info, warning and worse as a
+ * warning (an error annotation would say the step failed, which only the job's end decides). The text is inert.
+ */
+export function relayServerLog(log: Log, jobId: string, entry: ServerLogEntry): void {
+  const line = `${jobId}: server ${entry.level}${entry.logger === undefined ? '' : ` (${inert(entry.logger)})`}: ${inert(entry.text)}`;
+  if (entry.level === 'debug') log.debug(line);
+  else if (entry.level === 'info' || entry.level === 'notice') log.info(line);
+  else log.warning(line);
 }

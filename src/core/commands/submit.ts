@@ -190,6 +190,7 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
         tool: req.tool,
         arguments: req.arguments,
         ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
+        progressToken: job.jobId,
       })
       .catch((error: unknown) => recoverLostReply(ctx, job, req.server, error));
     job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;

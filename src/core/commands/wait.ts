@@ -10,12 +10,20 @@
  */
 import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { formatDuration } from '../parse.js';
-import type { ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
+import type { ProgressUpdate, ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
 import type { JobChange, JobRecord, RemoteRef } from '../record.js';
 import { backoff } from '../retry.js';
 import { isTerminal, localStatus } from '../status.js';
 import { inert } from '../text.js';
-import { changeFromSnapshot, record, resolveJob, statusLine, type CommandContext } from './context.js';
+import {
+  changeFromSnapshot,
+  progressLine,
+  record,
+  relayServerLog,
+  resolveJob,
+  statusLine,
+  type CommandContext,
+} from './context.js';
 
 export interface WaitRequest {
   instance: string;
@@ -54,6 +62,7 @@ export interface WaitResult {
 
 export const DEFAULT_UNREACHABLE_GRACE_MS = 5 * 60_000;
 const CANCEL_GRACE_MS = 5_000;
+const PROGRESS_EVERY_MS = 2_000;
 
 class DeadlineReached extends Error {}
 
@@ -93,17 +102,28 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   // Changes are recorded one at a time, in the order they happened: a status change still being written must not
   // land after the final result.
   let writes: Promise<unknown> = Promise.resolve();
-  const track = (change: JobChange): Promise<void> => {
+  const track = (change: JobChange, quiet = false): Promise<void> => {
     const write = writes.then(async () => {
       const applied = await record(ctx, job, change);
       job = applied.record;
       if (applied.changed) {
-        ctx.log.info(statusLine(job));
+        if (!quiet) ctx.log.info(statusLine(job));
         req.onChange?.(job);
       }
     });
     writes = write.catch(() => undefined);
     return write;
+  };
+
+  // Progress is logged and recorded at most once per PROGRESS_EVERY_MS (and always when it reaches its total).
+  let progressAt = Number.NEGATIVE_INFINITY;
+  const onProgress = (update: ProgressUpdate): Promise<void> | undefined => {
+    const now = ctx.clock.now();
+    const last = update.total !== undefined && update.progress >= update.total;
+    if (!last && now.getTime() - progressAt < PROGRESS_EVERY_MS) return undefined;
+    progressAt = now.getTime();
+    ctx.log.info(progressLine(job.jobId, update));
+    return track({ status: job.status, progress: { ...update, at: now.toISOString() } }, true);
   };
 
   let connection: TaskConnection | undefined;
@@ -145,6 +165,8 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
         const outcome = await connection.watch(remote, {
           signal: stop.signal,
           ...(req.pollFloorMs === undefined ? {} : { pollFloorMs: req.pollFloorMs }),
+          onProgress,
+          onLog: (entry) => relayServerLog(ctx.log, job.jobId, entry),
           onStatus: (task) => {
             // The server answered: whatever failed before is over. (A rejoin alone proves nothing: it sends nothing.)
             reachable();
