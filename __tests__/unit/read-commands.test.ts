@@ -105,8 +105,9 @@ describe('watchJob', () => {
       ['initial', 'running', undefined],
       ['change', 'running', 'step 1'],
       ['change', 'running', 'step 2'],
-      ['change', 'completed', 'step 2'],
-      ['end', 'completed', 'step 2'],
+      // The end came without a message: "step 2" belonged to the status before it.
+      ['change', 'completed', undefined],
+      ['end', 'completed', undefined],
     ]);
     expect(updates[0]!.record.jobId).toBe(job.jobId);
   });
