@@ -69,11 +69,16 @@ describe('submitJob', () => {
     const h = harness();
     accepts(h);
     const req = request({ ttlMs: 120_000 });
-    await submitJob(h.ctx, req);
+    const job = await submitJob(h.ctx, req);
     expect(h.tasks.opens).toHaveLength(1);
     expect(h.tasks.opens[0]?.target).toEqual(req.server);
     expect(h.tasks.opens[0]?.join).toBeUndefined();
-    expect(h.conn.submitCalls[0]?.call).toEqual({ tool: 'research', arguments: req.arguments, ttlMs: 120_000 });
+    expect(h.conn.submitCalls[0]?.call).toEqual({
+      tool: 'research',
+      arguments: req.arguments,
+      ttlMs: 120_000,
+      job: { instance: 'default', jobId: job.jobId },
+    });
   });
 
   it('stores redacted arguments and no header value', async () => {

@@ -112,3 +112,9 @@ export function redactSecrets(markdown: string, secrets: Iterable<string>): stri
   for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('\\*\\*\\*');
   return out;
 }
+
+/** A progress notification on one log line: `progress 40/100: message` (the server's message made inert). */
+export function progressLine(update: { progress: number; total?: number; message?: string }): string {
+  const total = update.total === undefined ? '' : `/${update.total}`;
+  return `progress ${update.progress}${total}${update.message === undefined ? '' : `: ${inert(update.message)}`}`;
+}

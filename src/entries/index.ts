@@ -14,6 +14,8 @@ export const ENTRIES = {
   call: () => main('call', callStep),
   cancel: () => main('cancel', cancelStep),
   post: () => main('post', postStep),
+  /** The background job runner (not a step: submit starts it, detached). */
+  runner: () => void import('../runner/runner.js').then((runner) => runner.runnerMain()),
   submit: () => main('submit', submitStep),
   wait: () => main('wait', waitStep),
 } as const satisfies Record<string, () => void>;

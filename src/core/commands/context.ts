@@ -1,8 +1,15 @@
 /** What every command shares: its ports, how it finds a job, and how it records a change. */
 import { JobError } from '../errors.js';
 import { LATEST } from '../parse.js';
-import type { Clock, JobStore, Log, TaskClient, TaskSnapshot } from '../ports.js';
-import { applyChange, type AppliedChange, type JobChange, type JobRecord } from '../record.js';
+import type { Clock, JobStore, Log, ServerTarget, TaskClient, TaskSnapshot } from '../ports.js';
+import {
+  applyChange,
+  serverName,
+  type AppliedChange,
+  type JobChange,
+  type JobRecord,
+  type ServerSpec,
+} from '../record.js';
 import { localStatus } from '../status.js';
 import { inert } from '../text.js';
 
@@ -86,4 +93,22 @@ export function statusLine(record: JobRecord): string {
       : '';
   const message = record.statusMessage !== undefined ? `: ${inert(record.statusMessage)}` : '';
   return `${record.jobId}: ${record.status}${remote}${message}`;
+}
+
+/** How a later step reaches a recorded job's server: its URL or command, and the runner that owns the call. */
+export function targetOf(job: JobRecord, headers: Record<string, string>): ServerTarget {
+  return {
+    url: serverName(job.server),
+    headers,
+    ...(job.server.transport === 'stdio' ? { stdio: { command: job.server.command, cwd: job.server.cwd } } : {}),
+    ...(job.runner === undefined ? {} : { runner: job.runner }),
+    ...(job.kind === undefined ? {} : { kind: job.kind }),
+  };
+}
+
+/** What a record keeps of a submit's server: the URL, or the command and its directory (never headers or env). */
+export function serverSpecOf(target: ServerTarget): ServerSpec {
+  return target.stdio === undefined
+    ? { transport: 'streamable-http', url: target.url }
+    : { transport: 'stdio', command: target.stdio.command, cwd: target.stdio.cwd };
 }

@@ -11,11 +11,11 @@
 import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import type { ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
-import type { JobChange, JobRecord, RemoteRef } from '../record.js';
+import { serverName, type JobChange, type JobRecord, type RemoteRef } from '../record.js';
 import { backoff } from '../retry.js';
 import { isTerminal, localStatus } from '../status.js';
-import { inert } from '../text.js';
-import { changeFromSnapshot, record, resolveJob, statusLine, type CommandContext } from './context.js';
+import { inert, progressLine } from '../text.js';
+import { changeFromSnapshot, record, resolveJob, statusLine, targetOf, type CommandContext } from './context.js';
 
 export interface WaitRequest {
   instance: string;
@@ -78,7 +78,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
       : job.deadline !== undefined
         ? Date.parse(job.deadline)
         : undefined;
-  const target: ServerTarget = { url: job.server.url, headers: req.headers };
+  const target: ServerTarget = targetOf(job, req.headers);
 
   // One signal for "stop waiting": the deadline or the interrupt, whichever comes first.
   const stop = new AbortController();
@@ -111,7 +111,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   const reachable = (): void => {
     if (unreachable === undefined) return;
     ctx.log.info(
-      `${job.jobId}: ${job.server.url} answers again after ${formatDuration(ctx.clock.now().getTime() - unreachable.since)}`,
+      `${job.jobId}: ${serverName(job.server)} answers again after ${formatDuration(ctx.clock.now().getTime() - unreachable.since)}`,
     );
     unreachable = undefined;
     pause.reset();
@@ -154,6 +154,8 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
               if (task.status === 'input_required' && req.answersInput !== true) throw needsInput(job);
             });
           },
+          // Progress is recorded by whoever owns the call (the job runner): here it is only shown.
+          onProgress: (update) => ctx.log.info(`${job.jobId}: ${progressLine(update)}`),
           onQuestion: async (question, answered) => {
             // A question tied to the task puts it in input_required on the server too (its poll may not show it
             // before the answer moved it on); one sent on the session's own stream says nothing of the task.
@@ -327,7 +329,7 @@ function needsInput(job: JobRecord): JobError {
 function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {
   return new JobError(
     'SERVER_UNREACHABLE',
-    `${job.server.url} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; ${job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
+    `${serverName(job.server)} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; ${job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
     { jobId: job.jobId, cause: unreachable.error, retryable: false },
   );
 }
@@ -386,7 +388,7 @@ export async function cancelOn(
     current = (await record(ctx, current, found)).record;
   }
   const remote = current.remote!;
-  const after = await connection.cancel(remote, signal);
+  const after = await connection.cancel(remote, signal, { reason, ...(note ? { note } : {}) });
   if (after.status === 'completed' || after.status === 'failed') {
     // The task ended before the cancel reached it: record its real end, result included.
     const outcome = await connection.watch(remote, {
