@@ -268,7 +268,15 @@ export class CallEngine {
 
   /** Records a change (with the latest progress), one write after another. */
   private write(job: JobEntry, change: JobChange): void {
-    const withProgress = job.pendingProgress === undefined ? change : { ...change, progress: job.pendingProgress };
+    // What kind of job this is and where it runs go with every write: a call may end (and its end be recorded here)
+    // before the submit step records them, and an ended record takes no more changes.
+    const placed: JobChange = {
+      ...change,
+      kind: job.kind,
+      remote: { ...job.remote, endpointId: `mcp-jobs-job:${job.jobId}` },
+      ...(this.options.runner === undefined ? {} : { runner: this.options.runner }),
+    };
+    const withProgress = job.pendingProgress === undefined ? placed : { ...placed, progress: job.pendingProgress };
     if (job.pendingProgress !== undefined) job.progressAt = Date.now();
     job.pendingProgress = undefined;
     job.writes = job.writes
