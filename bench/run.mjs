@@ -58,10 +58,10 @@ const BARE_STDIO = path.join(ROOT, 'bench', 'bare-stdio.mjs');
 const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 const PLAIN_STDIO = path.join(ROOT, '__tests__', 'fixtures', 'plain-stdio-server.mjs');
 const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post', 'runner'];
-/** Section 8: runs of each measurement (each starts and ends a job runner). */
-const STDIO_RUNS = Math.min(RUNS, 8);
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS || '12', 10) || 12);
+/** Section 8: runs of each measurement (each starts and ends a job runner). */
+const STDIO_RUNS = Math.min(RUNS, 8);
 const SLOW_MS = 1500;
 const FIXTURE_POLL_MS = 1000;
 /** pollIntervalMs the v2 fixture advertises (FIXTURE_POLL_INTERVAL). */

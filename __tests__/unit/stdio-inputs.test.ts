@@ -65,6 +65,16 @@ describe('submitSettings with command', () => {
 
 describe('records of stdio and plain-call jobs', () => {
   const now = new Date('2026-12-01T00:00:00Z');
+  /** A record as written before stdio servers existed: an HTTP server, no kind, no runner. */
+  const httpRecord = () =>
+    createRecord({
+      instance: 'default',
+      serverUrl: 'https://x.test/mcp',
+      tool: 't',
+      arguments: {},
+      redactedArguments: [],
+      now,
+    });
   it('round-trips a stdio server, the kind, the runner and the progress', () => {
     const record = {
       ...createRecord({
@@ -83,28 +93,14 @@ describe('records of stdio and plain-call jobs', () => {
   });
 
   it('still reads records written before these fields existed', () => {
-    const old = createRecord({
-      instance: 'default',
-      serverUrl: 'https://x.test/mcp',
-      tool: 't',
-      arguments: {},
-      redactedArguments: [],
-      now,
-    });
+    const old = httpRecord();
     const parsed = parseRecord(JSON.stringify(old), 'r.json');
     expect(parsed.server).toEqual({ transport: 'streamable-http', url: 'https://x.test/mcp' });
     expect(parsed.kind).toBeUndefined();
   });
 
   it('refuses a stdio server without a command', () => {
-    const record = createRecord({
-      instance: 'default',
-      serverUrl: 'https://x.test/mcp',
-      tool: 't',
-      arguments: {},
-      redactedArguments: [],
-      now,
-    });
+    const record = httpRecord();
     const broken = { ...record, server: { transport: 'stdio', command: [], cwd: '/w' } };
     expect(() => parseRecord(JSON.stringify(broken), 'r.json')).toThrow(/server\.command/);
   });

@@ -70,7 +70,7 @@ export class RunnerTaskClient implements TaskClient {
       { socket, pid: 0, host: hostName(), workflowJob: this.workflowJob },
       this.options,
     ).catch(async () => {
-      await startRunner(socket, this.workflowJob, this.options);
+      await startRunner(socket, this.workflowJob, this.options, target);
       return SocketEngine.connect({ socket, pid: 0, host: hostName(), workflowJob: this.workflowJob }, this.options);
     });
     return this.connection(target, engine);
@@ -100,7 +100,18 @@ function elsewhere(runner: RunnerRef, here: string): JobError {
 }
 
 /** Starts the runner and resolves once it listens (or another runner of this workflow job already does). */
-async function startRunner(socket: string, workflowJob: string, options: RunnerClientOptions): Promise<void> {
+async function startRunner(
+  socket: string,
+  workflowJob: string,
+  options: RunnerClientOptions,
+  first?: ServerTarget,
+): Promise<void> {
+  // The runner starts the first stdio server at once, while the submit's request is on its way (not when the step
+  // has answers for questions: those belong to the connection the submit itself opens).
+  const prepare =
+    first?.stdio !== undefined && options.inputResponses === undefined
+      ? JSON.stringify({ server: { url: first.url, headers: {}, stdio: first.stdio }, stateDir: options.stateDir })
+      : '';
   const entry = options.runnerEntry ?? defaultRunnerEntry();
   if (!existsSync(entry)) {
     throw new JobError('INTERNAL', `The mcp-jobs job runner entry ${entry} is missing: is dist/ complete?`);
@@ -119,6 +130,7 @@ async function startRunner(socket: string, workflowJob: string, options: RunnerC
         [RUNNER_ENV.workflowJob]: workflowJob,
         [RUNNER_ENV.store]: options.store,
         [RUNNER_ENV.retentionDays]: String(options.retentionDays),
+        [RUNNER_ENV.prepare]: prepare,
       },
     });
     await new Promise<void>((resolve, reject) => {

@@ -217,9 +217,11 @@ export class CallEngine {
       change.cancelReason = job.cancel.reason;
       if (job.cancel.note !== undefined) change.statusMessage = `Canceled: ${job.cancel.note}`;
     }
+    // Watchers first (they record the end too: the store keeps whichever lands first, and an ended record stays
+    // ended), then the record; the runner exits only once it is written.
+    this.emit(job, { event: 'end', outcome });
     this.write(job, change);
     await job.writes;
-    this.emit(job, { event: 'end', outcome });
     job.server.jobs.delete(job.jobId);
     this.maybeIdle();
   }
@@ -366,6 +368,27 @@ export class CallEngine {
       });
     }
     return job;
+  }
+
+  /**
+   * Starts a stdio server before the first submit for it arrives (the job runner's start-up): the submit then finds
+   * it starting or started. Closed with the others when nothing comes.
+   */
+  prepare(spec: Pick<EngineSubmit, 'server' | 'env' | 'stateDir'>): void {
+    if (spec.server.stdio === undefined) return;
+    void this.server({ ...spec, instance: '', jobId: '', call: { tool: '', arguments: {} }, fallback: 'background' });
+  }
+
+  /** Closes every server (the runner is going away). */
+  async shutdown(): Promise<void> {
+    await Promise.all(
+      [...this.servers.values()].map(async (server) => {
+        this.servers.delete(server.key);
+        const connection = await server.connection.catch(() => undefined);
+        await connection?.close();
+        await server.process?.close();
+      }),
+    );
   }
 
   private server(spec: EngineSubmit): Promise<ServerEntry> {

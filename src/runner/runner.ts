@@ -24,6 +24,8 @@ export const RUNNER_ENV = {
   workflowJob: 'MCP_JOBS_RUNNER_WORKFLOW_JOB',
   store: 'MCP_JOBS_RUNNER_STORE',
   retentionDays: 'MCP_JOBS_RUNNER_RETENTION_DAYS',
+  /** The stdio server of the submit that starts the runner (JSON: server target and state dir): started at once. */
+  prepare: 'MCP_JOBS_RUNNER_PREPARE',
 } as const;
 
 function runnerLog(): Log {
@@ -69,7 +71,8 @@ export async function runnerMain(): Promise<void> {
     }
     return store;
   };
-  const { McpTaskClient } = await import('../mcp/task-client.js');
+  // Loaded while the socket starts listening: the first submit is already on its way.
+  const taskClient = import('../mcp/task-client.js');
   let submitted = false;
   const exit = (): void => {
     log.info('mcp-jobs runner: no job left; exiting');
@@ -82,8 +85,8 @@ export async function runnerMain(): Promise<void> {
     log,
     storeFor,
     runner: { workflowJob, host: hostName(), socket, pid: process.pid },
-    connect: (target, transport, inputResponses) =>
-      new McpTaskClient({
+    connect: async (target, transport, inputResponses) =>
+      new (await taskClient).McpTaskClient({
         ...(inputResponses === undefined ? {} : { inputResponses }),
         ...(transport === undefined ? {} : { transport }),
       }).open(target),
@@ -92,6 +95,17 @@ export async function runnerMain(): Promise<void> {
     },
   });
 
+  const prepare = process.env[RUNNER_ENV.prepare];
+  if (prepare !== undefined && prepare !== '') {
+    const serverEnv = { ...process.env };
+    for (const name of Object.values(RUNNER_ENV)) delete serverEnv[name];
+    try {
+      const spec = JSON.parse(prepare) as Pick<EngineSubmit, 'server' | 'stateDir'>;
+      engine.prepare({ ...spec, env: serverEnv });
+    } catch (error) {
+      log.warning(`mcp-jobs runner: could not start the first server early: ${describeError(error)}`);
+    }
+  }
   const listener = createServer((client) => serve(client, engine, () => (submitted = true)));
   mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
   const listening = await listen(listener, socket);
@@ -104,12 +118,15 @@ export async function runnerMain(): Promise<void> {
   log.info(`mcp-jobs runner: pid ${process.pid} serving workflow job ${workflowJob} on ${socket}`);
   process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`);
   setTimeout(() => {
-    if (!submitted && engine.active().length === 0) exit();
+    if (!submitted && engine.active().length === 0) void engine.shutdown().finally(exit);
   }, IDLE_START_MS).unref();
   // The GitHub runner ends the workflow job's processes with signals: stop the calls on the way out.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void engine.cancelAll(`the job runner got ${signal}`).finally(exit);
+      void engine
+        .cancelAll(`the job runner got ${signal}`)
+        .then(() => engine.shutdown())
+        .finally(exit);
     });
   }
 }

@@ -94,8 +94,10 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   const track = (change: JobChange): Promise<void> => {
     const write = writes.then(async () => {
       const applied = await record(ctx, job, change);
+      const ended = !isTerminal(job.status) && isTerminal(applied.record.status);
       job = applied.record;
-      if (applied.changed) {
+      // The end is logged even when another process (the job runner that owns the call) recorded it first.
+      if (applied.changed || ended) {
         ctx.log.info(statusLine(job));
         req.onChange?.(job);
       }
