@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { submitSettings } from '../../src/action/settings.js';
 import { parseCommand } from '../../src/core/parse.js';
 import { createRecord, parseRecord } from '../../src/core/record.js';
+import { inert, progressLine } from '../../src/core/text.js';
 import { masker, secretEnvValues } from '../../src/mcp/stdio.js';
 import { FakeHost, thrown } from './fakes.js';
 
@@ -116,5 +117,16 @@ describe('secrets of a stdio server environment', () => {
     });
     expect(secrets).toEqual(['ghs_abcd1234xyz', 'abcd1234']);
     expect(masker(secrets)('token ghs_abcd1234xyz and abcd1234 on /usr/bin')).toBe('token *** and *** on /usr/bin');
+  });
+});
+
+describe('progressLine', () => {
+  it('shows progress/total and the server message made inert', () => {
+    expect(progressLine({ progress: 40, total: 100, message: 'half ::warning::x' })).toBe(
+      `progress 40/100: ${inert('half ::warning::x')}`,
+    );
+    // A message cannot start a line of its own (where a workflow command would be read).
+    expect(progressLine({ progress: 1, message: 'a\n::warning::x' })).not.toContain('\n');
+    expect(progressLine({ progress: 3 })).toBe('progress 3');
   });
 });

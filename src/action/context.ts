@@ -4,9 +4,9 @@ import type { InputResponses } from '../core/parse.js';
 import { systemClock, type TaskClient } from '../core/ports.js';
 import { createJobStore } from '../store/select.js';
 import type { CommonSettings } from './settings.js';
-import { secretEnvValues } from '../mcp/stdio.js';
-import type { Fallback } from '../runner/engine.js';
-import { placementTaskClient } from '../runner/placement.js';
+import { secretEnvValues } from '../core/text.js';
+import type { Fallback } from '../core/ports.js';
+import type { PlacementSettings } from '../runner/placement.js';
 import type { ActionHost } from './host.js';
 
 export interface PlacementChoice {
@@ -31,7 +31,7 @@ export function commandContext(
   for (const value of secretEnvValues(env)) host.setSecret(value);
   return {
     store,
-    tasks: placementTaskClient({
+    tasks: lazyPlacement({
       stateDir: settings.stateDir,
       instance: settings.instance,
       store: settings.store,
@@ -46,6 +46,16 @@ export function commandContext(
     }),
     clock: systemClock,
     log: host.log,
+  };
+}
+
+/** Where calls run (placement.ts) pulls in the MCP client and the job runner: loaded only when a server is contacted. */
+function lazyPlacement(settings: PlacementSettings): TaskClient {
+  return {
+    open: async (target, join, signal, deadline) => {
+      const { placementTaskClient } = await import('../runner/placement.js');
+      return placementTaskClient(settings).open(target, join, signal, deadline);
+    },
   };
 }
 

@@ -22,9 +22,8 @@ import {
   type InputResponses,
   type JsonObject,
 } from '../core/parse.js';
-import { PROTOCOL_CHOICES, type ProtocolChoice } from '../core/ports.js';
+import { FALLBACKS, PROTOCOL_CHOICES, type Fallback, type ProtocolChoice } from '../core/ports.js';
 import { serverName } from '../core/record.js';
-import { FALLBACKS, type Fallback } from '../runner/engine.js';
 import { STORE_KINDS, type StoreKind } from '../store/select.js';
 import type { ActionHost } from './host.js';
 import { maskServerUrl } from './secrets.js';

@@ -55,6 +55,10 @@ export interface KeyClaim {
 export const PROTOCOL_CHOICES = ['auto', '2025-11-25', '2026-07-28'] as const;
 export type ProtocolChoice = (typeof PROTOCOL_CHOICES)[number];
 
+export const FALLBACKS = ['background', 'sync', 'error'] as const;
+/** What happens to a call when the server has no task support (or the tool forbids tasks). */
+export type Fallback = (typeof FALLBACKS)[number];
+
 /** A stdio MCP server: the program to start (argv, no shell) and where. Its environment is the caller's. */
 export interface StdioServer {
   command: string[];

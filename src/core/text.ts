@@ -118,3 +118,18 @@ export function progressLine(update: { progress: number; total?: number; message
   const total = update.total === undefined ? '' : `/${update.total}`;
   return `progress ${update.progress}${total}${update.message === undefined ? '' : `: ${inert(update.message)}`}`;
 }
+
+/** The environment values that look like secrets (by name): masked in a server's stderr and everything we write. */
+export function secretEnvValues(env: NodeJS.ProcessEnv): string[] {
+  const secretName = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS|AUTH|CREDENTIAL|PRIVATE|COOKIE|SESSION/i;
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value.length >= 4 && secretName.test(name)) values.add(value);
+  }
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+/** A masking function for the given secret values (longest first, so a value containing another stays hidden). */
+export function masker(secrets: string[]): (text: string) => string {
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+}

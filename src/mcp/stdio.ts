@@ -8,6 +8,8 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 
+export { masker, secretEnvValues } from '../core/text.js';
+
 /** How long a server may take to exit after its stdin closed, and again after SIGTERM. */
 export const STDIO_GRACE_MS = 2_000;
 export const STDERR_TAIL_LINES = 20;
@@ -28,21 +30,6 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the program could not be started at all (ENOENT, EACCES). */
   spawnError?: string;
-}
-
-/** The environment values that look like secrets (by name): masked in a server's stderr and everything we write. */
-export function secretEnvValues(env: NodeJS.ProcessEnv): string[] {
-  const secretName = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS|AUTH|CREDENTIAL|PRIVATE|COOKIE|SESSION/i;
-  const values = new Set<string>();
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && value.length >= 4 && secretName.test(name)) values.add(value);
-  }
-  return [...values].sort((a, b) => b.length - a.length);
-}
-
-/** A masking function for the given secret values (longest first, so a value containing another stays hidden). */
-export function masker(secrets: string[]): (text: string) => string {
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
 }
 
 export class StdioServerProcess implements Transport {

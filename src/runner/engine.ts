@@ -15,6 +15,7 @@ import { describeError, isJobError, JobError } from '../core/errors.js';
 import type { InputResponses } from '../core/parse.js';
 import {
   systemClock,
+  type Fallback,
   type JobStore,
   type Log,
   type ProgressUpdate,
@@ -31,9 +32,7 @@ import { plainCall } from '../mcp/plain-call.js';
 import { masker, secretEnvValues, StdioServerProcess } from '../mcp/stdio.js';
 import type { McpTaskConnection } from '../mcp/task-client.js';
 
-export const FALLBACKS = ['background', 'sync', 'error'] as const;
-/** What happens to a call when the server has no task support (or the tool forbids tasks). */
-export type Fallback = (typeof FALLBACKS)[number];
+export { FALLBACKS, type Fallback } from '../core/ports.js';
 
 /** Progress is written to the record at most this often (the latest is always kept for the next write). */
 const PROGRESS_WRITE_MS = 1_000;
