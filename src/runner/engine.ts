@@ -380,14 +380,7 @@ export class CallEngine {
 
   /** Closes every server (the runner is going away). */
   async shutdown(): Promise<void> {
-    await Promise.all(
-      [...this.servers.values()].map(async (server) => {
-        this.servers.delete(server.key);
-        const connection = await server.connection.catch(() => undefined);
-        await connection?.close();
-        await server.process?.close();
-      }),
-    );
+    await Promise.all([...this.servers.values()].map((server) => this.closeServer(server)));
   }
 
   private server(spec: EngineSubmit): Promise<ServerEntry> {
@@ -438,6 +431,14 @@ export class CallEngine {
     return Promise.resolve(entry);
   }
 
+  /** Ends a server: its MCP connection, then its process (stdin, SIGTERM, SIGKILL). */
+  private async closeServer(server: ServerEntry): Promise<void> {
+    this.forget(server);
+    const connection = await server.connection.catch(() => undefined);
+    await connection?.close();
+    await server.process?.close();
+  }
+
   private forget(server: ServerEntry): void {
     if (this.servers.get(server.key) === server) this.servers.delete(server.key);
   }
@@ -450,14 +451,7 @@ export class CallEngine {
     const servers = [...this.servers.values()].filter((s) => s.jobs.size === 0);
     if (servers.length !== this.servers.size) return;
     this.idling = true;
-    void Promise.all(
-      servers.map(async (server) => {
-        this.servers.delete(server.key);
-        const connection = await server.connection.catch(() => undefined);
-        await connection?.close();
-        await server.process?.close();
-      }),
-    ).finally(() => {
+    void Promise.all(servers.map((server) => this.closeServer(server))).finally(() => {
       this.idling = false;
       if (this.pending === 0 && this.active().length === 0 && this.servers.size === 0) this.options.onIdle?.();
       else this.maybeIdle();
