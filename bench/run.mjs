@@ -28,6 +28,11 @@
  *  9. Detection against a STOCK SDK 1.x task server (bench/stock-task-server.mjs) at pollInterval 1 s, 5 s and 30 s,
  *     task lengths 1-3 s, timed to the wait process's exit, beside a raw GET-stream listener process (the floor);
  *     9b the same on 2026-07-28 against our v2 fixture (subscriptions/listen), there being no stock server.
+ * 10. stdio through the job runner: a. `submit` of a stdio job (server-everything over stdio; the job runner starts
+ *     it, initializes it and sends a plain tools/call) vs bench/bare-stdio.mjs, which starts the same server and
+ *     reads its initialize reply (target ≤ 1.3×); b. completion-to-wait latency through the runner: from the
+ *     moment a stdio server (the plain SDK fixture, no tasks) answers the call to the moment a waiting `wait`
+ *     process logs `<job>: completed` (target p95 ≤ 100 ms).
  *
  * Every entry runs as its own node process with a runner-like environment (INPUT_*, GITHUB_OUTPUT, GITHUB_STATE,
  * GITHUB_STEP_SUMMARY, RUNNER_TEMP), as on a GitHub runner. Only 127.0.0.1 is contacted. Each section runs on its
@@ -64,9 +69,14 @@ const STOCK_SERVER = path.join(ROOT, 'bench', 'stock-task-server.mjs');
 const PUSH_INTERVALS_MS = (process.env.BENCH_PUSH_INTERVALS ?? '1000,5000,30000').split(',').map(Number);
 const PUSH_TASK_MS = [1000, 1500, 2000, 2500, 3000];
 
-const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post'];
+const BARE_STDIO = path.join(ROOT, 'bench', 'bare-stdio.mjs');
+const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+const PLAIN_STDIO = path.join(ROOT, '__tests__', 'fixtures', 'plain-stdio-server.mjs');
+const ENTRIES = ['submit', 'wait', 'cancel', 'call', 'post', 'show', 'setup', 'cli', 'runner'];
 
 const RUNS = Math.max(1, Number.parseInt(process.env.BENCH_RUNS || '12', 10) || 12);
+/** Section 10: runs of each measurement (each starts and ends a job runner). */
+const STDIO_RUNS = Math.min(RUNS, 8);
 const SLOW_MS = 1500;
 const PUSH_RUNS = Math.max(10, RUNS);
 const FIXTURE_POLL_MS = 1000;
@@ -85,8 +95,8 @@ const FANIN_CONCURRENCY = 8;
 const FANIN_MIN_MS = 2000;
 const FANIN_MAX_MS = 3000;
 const FANIN_SINGLE_RUNS = Math.min(RUNS, 3);
-/** Hard stop for the whole benchmark: the earlier sections' 8 minutes, and up to 15 s per run of section 9. */
-const OVERALL_TIMEOUT_MS = 480_000 + 2 * PUSH_RUNS * PUSH_INTERVALS_MS.length * 15_000;
+/** Hard stop for the whole benchmark: the earlier sections' 10 minutes, and up to 15 s per run of section 9. */
+const OVERALL_TIMEOUT_MS = 600_000 + 2 * PUSH_RUNS * PUSH_INTERVALS_MS.length * 15_000;
 
 const TARGETS = {
   detectP50Ms: 20,
@@ -98,6 +108,8 @@ const TARGETS = {
   recoveryP95Ms: 1000,
   cliReadRatio: 1.5,
   cliCallRatio: 1.2,
+  stdioSubmitRatio: 1.3,
+  runnerLatencyP95Ms: 100,
 };
 /** Section 7: outages (ms after the task ended on the server) and runs. */
 const RECOVERY_RUNS = Math.min(RUNS, 6);
@@ -1076,6 +1088,132 @@ function reportRecovery(out, recovery) {
   out.push('');
 }
 
+// ---------------------------------------------------------------------------------------------
+// 8. stdio through the job runner
+// ---------------------------------------------------------------------------------------------
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the job runner of `runnerTemp` that served `jobId` has exited (so the next submit starts a new one). */
+async function runnerGone(runnerTemp, jobId) {
+  const record = JSON.parse(
+    fs.readFileSync(path.join(runnerTemp, 'mcp-jobs', 'instances', 'default', 'jobs', `${jobId}.json`), 'utf8'),
+  );
+  const pid = record.runner?.pid;
+  const until = Date.now() + 30_000;
+  while (pid !== undefined && alive(pid)) {
+    if (Date.now() > until) throw new BenchFailure(`the job runner (pid ${pid}) did not exit after its job ended`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function measureStdio() {
+  const runnerTemp = tempDir('mcp-jobs-bench-stdio-');
+  const submitMs = [];
+  const bareMs = [];
+  const latencies = [];
+  const submitStdio = async (command, tool, args, env = {}) => {
+    const result = await runEntry('submit', runnerTemp, { command, tool, arguments: JSON.stringify(args) }, { env });
+    if (result.code !== 0 || result.outputs.status !== 'running')
+      throw new BenchFailure(describe('stdio submit', result));
+    return { ...result, jobId: result.outputs['job-id'] };
+  };
+  const bare = async () => {
+    const result = await runNode([BARE_STDIO, process.execPath, EVERYTHING, 'stdio'], { env: process.env });
+    if (result.code !== 0) throw new BenchFailure(describe('bare-stdio', result));
+    return result.wallMs;
+  };
+  const everything = `${process.execPath} ${EVERYTHING} stdio`;
+  await bare();
+  for (let i = 0; i <= STDIO_RUNS; i++) {
+    const submit = await submitStdio(everything, 'trigger-long-running-operation', { duration: 0.2, steps: 1 });
+    const wait = await runEntry('wait', runnerTemp, { 'job-id': submit.jobId });
+    if (wait.code !== 0) throw new BenchFailure(describe('stdio wait', wait));
+    await runnerGone(runnerTemp, submit.jobId);
+    const bareWall = await bare();
+    // The first of each is a warm-up (disk caches).
+    if (i > 0) {
+      submitMs.push(submit.wallMs);
+      bareMs.push(bareWall);
+    }
+    process.stdout.write('.');
+  }
+  const events = path.join(runnerTemp, 'plain-events.log');
+  for (let i = 0; i < STDIO_RUNS; i++) {
+    fs.rmSync(events, { force: true });
+    const submit = await submitStdio(
+      `${process.execPath} ${PLAIN_STDIO}`,
+      'slow',
+      { ms: 1500, steps: 1 },
+      {
+        PLAIN_EVENTS_FILE: events,
+      },
+    );
+    const completedLine = new RegExp(`^${submit.jobId} completed\\b|^${submit.jobId}: completed\\b`, 'm');
+    let seenAt;
+    let waitingAt;
+    const wait = await runEntry(
+      'wait',
+      runnerTemp,
+      { 'job-id': submit.jobId },
+      {
+        onData: (_chunk, stdout) => {
+          if (waitingAt === undefined && /^::group::Waiting for/m.test(stdout)) waitingAt = Date.now();
+          if (seenAt === undefined && completedLine.test(stdout)) seenAt = Date.now();
+        },
+      },
+    );
+    if (wait.code !== 0 || seenAt === undefined) throw new BenchFailure(describe('stdio wait', wait));
+    const answered = Number(/^answered slow (\d+)$/m.exec(fs.readFileSync(events, 'utf8'))?.[1]);
+    if (!Number.isFinite(answered)) throw new BenchFailure('the plain fixture did not note when it answered');
+    // A wait that began waiting only after the answer measured its own start-up, not the runner: left out.
+    if (waitingAt !== undefined && waitingAt < answered) latencies.push(seenAt - answered);
+    await runnerGone(runnerTemp, submit.jobId);
+    process.stdout.write('.');
+  }
+  if (latencies.length === 0) throw new BenchFailure('no wait was waiting when its call ended');
+  return { submitMs, bareMs, latencies };
+}
+
+function reportStdio(out, stdio) {
+  const sub = median(stdio.submitMs);
+  const bare = median(stdio.bareMs);
+  const ratio = sub / bare;
+  const p95 = percentile(stdio.latencies, 95);
+  out.push('10. stdio through the job runner');
+  out.push(
+    table(
+      ['measure', 'median', 'p95', 'baseline', 'ratio', 'target'],
+      [
+        [
+          'a. submit of a stdio job (server-everything)',
+          ms(sub),
+          ms(percentile(stdio.submitMs, 95)),
+          `${ms(bare)} (bench/bare-stdio.mjs: start + initialize)`,
+          `${ratio.toFixed(2)}×`,
+          `≤ ${TARGETS.stdioSubmitRatio}× ${mark(ratio <= TARGETS.stdioSubmitRatio)}`,
+        ],
+        [
+          `b. call answered → wait logs completed (${stdio.latencies.length} runs)`,
+          ms(median(stdio.latencies)),
+          ms(p95),
+          `${TARGETS.runnerLatencyP95Ms} ms (target)`,
+          `${(p95 / TARGETS.runnerLatencyP95Ms).toFixed(2)}×`,
+          `p95 ≤ ${TARGETS.runnerLatencyP95Ms} ms ${mark(p95 <= TARGETS.runnerLatencyP95Ms)}`,
+        ],
+      ],
+    ),
+  );
+  out.push('');
+}
+
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
@@ -1585,6 +1723,8 @@ function report(results, failures) {
   else failed('9. Completion detection against a stock server', ['pushStock']);
   if (results.pushV2) reportPushDetection(out, results.pushV2, 'v2');
   else failed('9b. Completion detection, 2026-07-28', ['pushV2']);
+  if (results.stdio) reportStdio(out, results.stdio);
+  else failed('10. stdio through the job runner', ['stdio']);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -1625,6 +1765,7 @@ const SECTION_LABELS = {
   cli: '8. cli',
   pushStock: '9. push/stock',
   pushV2: '9b. push/v2',
+  stdio: '10. stdio',
 };
 /** Section 6 plans its jobs with section 2's median submit time; this stands in when section 2 failed. */
 const FALLBACK_SUBMIT_MS = 500;
@@ -1731,6 +1872,7 @@ async function main() {
     await section('cli', () => measureCli(needs('v1 fixture'), runnerTemp));
     await section('pushStock', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-stock-')));
     await section('pushV2', () => measurePushDetection(tempDir('mcp-jobs-bench-runner-temp-push-v2-'), 'v2'));
+    await section('stdio', () => measureStdio());
     report(results, failures);
   } finally {
     await started['v2 fixture']?.stop();

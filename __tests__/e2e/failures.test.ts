@@ -127,15 +127,18 @@ describe('server and tool faults at submit', () => {
     });
   });
 
-  it('a tool that forbids tasks', async () => {
-    const run = await runEntry('submit', { inputs: { server: server.url, tool: 'no-task' } });
-    expectFailure(run, /TASKS_UNSUPPORTED.*Tool 'no-task' .* does not allow running as a task/);
+  it('a tool that forbids tasks (fallback: error)', async () => {
+    const run = await runEntry('submit', { inputs: { server: server.url, tool: 'no-task', fallback: 'error' } });
+    expectFailure(
+      run,
+      /TASKS_UNSUPPORTED.*Tool 'no-task' .* does not allow running as a task.*Input 'fallback' is error/,
+    );
   });
 
-  it('a server without task support', async () => {
+  it('a server without task support (fallback: error)', async () => {
     const plain = await startFixtureServer({ mode: 'no-tasks' });
     try {
-      const run = await runEntry('submit', { inputs: { server: plain.url, tool: 'slow' } });
+      const run = await runEntry('submit', { inputs: { server: plain.url, tool: 'slow', fallback: 'error' } });
       expectFailure(run, /TASKS_UNSUPPORTED.*does not support tasks for tool calls/);
     } finally {
       await plain.stop();

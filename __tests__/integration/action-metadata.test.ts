@@ -36,7 +36,7 @@ interface ActionYml {
 
 const ACTIONS: Array<{ dir: string; entry: Entry; post: boolean }> = [
   { dir: '.', entry: 'call', post: true },
-  { dir: 'submit', entry: 'submit', post: false },
+  { dir: 'submit', entry: 'submit', post: true },
   { dir: 'wait', entry: 'wait', post: true },
   { dir: 'cancel', entry: 'cancel', post: false },
   { dir: 'show', entry: 'show', post: false },

@@ -5,6 +5,7 @@ import { pruneJobs } from '../../src/core/commands/prune.js';
 import { showJob } from '../../src/core/commands/show.js';
 import { watchJob, type JobUpdate } from '../../src/core/commands/watch.js';
 import { JobError } from '../../src/core/errors.js';
+import { serverName } from '../../src/core/record.js';
 import { endedJob, harness, runningJob, T0, unreachable } from './fakes.js';
 
 describe('listJobs', () => {
@@ -41,7 +42,7 @@ describe('showJob', () => {
     expect(shown.contacted).toBe(true);
     expect(shown.record).toMatchObject({ status: 'running', statusMessage: 'halfway' });
     expect(h.store.stored(job)).toMatchObject({ statusMessage: 'halfway' });
-    expect(h.tasks.opens[0]!.target).toEqual({ url: job.server.url, headers: { A: 'b' } });
+    expect(h.tasks.opens[0]!.target).toEqual({ url: serverName(job.server), headers: { A: 'b' } });
     expect(h.conn.closed).toBe(1);
   });
 

@@ -45,6 +45,7 @@ describe('submitSettings', () => {
       retentionDays: 1,
       reuseTerminal: false,
       protocol: 'auto',
+      fallback: 'background',
     });
   });
 
@@ -55,6 +56,7 @@ describe('submitSettings', () => {
       retentionDays: 1,
       reuseTerminal: false,
       protocol: 'auto',
+      fallback: 'background',
       server: 'https://mcp.example.com/mcp',
       tool: 'research',
       headers: {},

@@ -69,7 +69,7 @@ describe('submitJob', () => {
     const h = harness();
     accepts(h);
     const req = request({ ttlMs: 120_000 });
-    const record = await submitJob(h.ctx, req);
+    const job = await submitJob(h.ctx, req);
     expect(h.tasks.opens).toHaveLength(1);
     expect(h.tasks.opens[0]?.target).toEqual(req.server);
     expect(h.tasks.opens[0]?.join).toBeUndefined();
@@ -78,7 +78,8 @@ describe('submitJob', () => {
       tool: 'research',
       arguments: req.arguments,
       ttlMs: 120_000,
-      progressToken: record.jobId,
+      progressToken: job.jobId,
+      job: { instance: 'default', jobId: job.jobId },
     });
   });
 

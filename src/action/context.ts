@@ -4,23 +4,58 @@ import type { InputResponses } from '../core/parse.js';
 import { systemClock, type TaskClient } from '../core/ports.js';
 import { createJobStore } from '../store/select.js';
 import type { CommonSettings } from './settings.js';
+import { secretEnvValues } from '../core/text.js';
+import type { Fallback } from '../core/ports.js';
+import type { PlacementSettings } from '../runner/placement.js';
 import type { ActionHost } from './host.js';
+
+export interface PlacementChoice {
+  fallback?: Fallback;
+  /** The step waits for the call itself (the root action): task-less calls and stdio servers run in-process. */
+  inProcess?: boolean;
+}
 
 export function commandContext(
   host: ActionHost,
-  settings: CommonSettings,
-  options: { inputResponses?: InputResponses } = {},
+  settings: CommonSettings & { instance: string },
+  options: { inputResponses?: InputResponses } & PlacementChoice = {},
 ): CommandContext {
+  const store = createJobStore({
+    kind: settings.store,
+    stateDir: settings.stateDir,
+    retentionDays: settings.retentionDays,
+    log: host.log,
+  });
+  const env = process.env;
+  // What a stdio server may print of the step's secrets is masked in our logs too.
+  for (const value of secretEnvValues(env)) host.setSecret(value);
   return {
-    store: createJobStore({
-      kind: settings.store,
+    store,
+    tasks: lazyPlacement({
       stateDir: settings.stateDir,
+      instance: settings.instance,
+      store: settings.store,
       retentionDays: settings.retentionDays,
+      records: store,
       log: host.log,
+      fallback: options.fallback ?? 'background',
+      inProcess: options.inProcess ?? false,
+      env,
+      http: lazyTaskClient({ ...options, warn: (message) => host.log.warning(message) }),
+      ...(options.inputResponses === undefined ? {} : { inputResponses: options.inputResponses }),
     }),
-    tasks: lazyTaskClient({ ...options, warn: (message) => host.log.warning(message) }),
     clock: systemClock,
     log: host.log,
+  };
+}
+
+/** Where calls run (placement.ts) pulls in the MCP client and the job runner: loaded only when a server is contacted. */
+function lazyPlacement(settings: PlacementSettings): TaskClient {
+  return {
+    open: async (target, join, signal, deadline) => {
+      const { placementTaskClient } = await import('../runner/placement.js');
+      return placementTaskClient(settings).open(target, join, signal, deadline);
+    },
   };
 }
 

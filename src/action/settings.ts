@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { invalidInput, JobError } from '../core/errors.js';
 import {
   parseBoolean,
+  parseCommand,
   parseDuration,
   parseHeaders,
   parseInstance,
@@ -21,7 +22,8 @@ import {
   type InputResponses,
   type JsonObject,
 } from '../core/parse.js';
-import { PROTOCOL_CHOICES, type ProtocolChoice } from '../core/ports.js';
+import { FALLBACKS, PROTOCOL_CHOICES, type Fallback, type ProtocolChoice } from '../core/ports.js';
+import { serverName } from '../core/record.js';
 import { STORE_KINDS, type StoreKind } from '../store/select.js';
 import type { ActionHost } from './host.js';
 import { maskServerUrl } from './secrets.js';
@@ -29,6 +31,9 @@ import { maskServerUrl } from './secrets.js';
 const COMMON = ['headers', 'instance', 'state-dir', 'store', 'retention-days'] as const;
 const SUBMIT = [
   'server',
+  'command',
+  'working-directory',
+  'fallback',
   'tool',
   'arguments',
   'task-ttl',
@@ -80,7 +85,12 @@ export interface CommonSettings {
 }
 
 export interface SubmitSettings extends CommonSettings {
+  /** The server's URL; for a stdio server (`command`), its name in messages (`stdio: <command>`). */
   server: string;
+  /** A stdio server: its argv (split like a shell, nothing expanded) and working directory. */
+  stdio?: { command: string[]; cwd: string };
+  /** What happens when the server or tool has no task support. */
+  fallback: Fallback;
   tool: string;
   arguments: JsonObject;
   redact: string[];
@@ -168,9 +178,44 @@ function required(read: (name: never) => string, name: string, what: string): st
 export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'submit'): SubmitSettings {
   const read = reader(host, entry) as InputReader<'submit'>;
   const shared = common(read, host);
-  const server = parseServerUrl('server', required(read, 'server', 'the MCP server URL')).toString();
-  // Before anything can log the URL (an error naming the server, say): its query values may be keys.
-  maskServerUrl(host, server);
+  const rawServer = read('server');
+  const rawCommand = read('command');
+  if ((rawServer === '') === (rawCommand === '')) {
+    throw invalidInput(
+      'server',
+      rawServer === ''
+        ? "is required (the MCP server's Streamable HTTP URL), or input 'command' (the command line of a stdio MCP server): give exactly one of them"
+        : "and input 'command' are both given; give exactly one: server (a Streamable HTTP URL) or command (the command line of a stdio MCP server)",
+    );
+  }
+  let server: string;
+  let stdio: { command: string[]; cwd: string } | undefined;
+  if (rawCommand !== '') {
+    if (shared.headers && Object.keys(shared.headers).length > 0) {
+      throw invalidInput(
+        'headers',
+        "is given with input 'command': headers are for HTTP servers; a stdio server takes its keys from the step's env",
+      );
+    }
+    const workspace = host.env('GITHUB_WORKSPACE');
+    const dir = read('working-directory') || (workspace === undefined || workspace === '' ? process.cwd() : workspace);
+    stdio = { command: parseCommand('command', rawCommand), cwd: resolve(dir) };
+    server = serverName({ transport: 'stdio', ...stdio });
+  } else {
+    if (read('working-directory') !== '') {
+      throw invalidInput(
+        'working-directory',
+        "is given with input 'server': it is where a stdio server (input 'command') starts",
+      );
+    }
+    server = parseServerUrl('server', rawServer).toString();
+    // Before anything can log the URL (an error naming the server, say): its query values may be keys.
+    maskServerUrl(host, server);
+  }
+  const fallback = read('fallback') === '' ? 'background' : read('fallback');
+  if (!(FALLBACKS as readonly string[]).includes(fallback)) {
+    throw invalidInput('fallback', `must be one of ${FALLBACKS.join(', ')} (got '${fallback}')`);
+  }
   const tool = required(read, 'tool', 'the name of the tool to call');
   const args = parseJsonObject('arguments', read('arguments'));
   const redact = parseRedactPaths('redact', read('redact'));
@@ -184,8 +229,16 @@ export function submitSettings(host: ActionHost, entry: 'submit' | 'call' = 'sub
     throw invalidInput('protocol', `must be one of ${PROTOCOL_CHOICES.join(', ')} (got '${protocol}')`);
   }
   const inputResponses = parseInputResponses('input-responses', read('input-responses'));
+  if (stdio !== undefined && protocol === '2026-07-28') {
+    throw invalidInput(
+      'protocol',
+      "is 2026-07-28, which mcp-jobs speaks over Streamable HTTP only; a stdio server (input 'command') speaks 2025-11-25: use protocol: auto",
+    );
+  }
   return {
     ...shared,
+    fallback: fallback as Fallback,
+    ...(stdio === undefined ? {} : { stdio }),
     ...(inputResponses === undefined ? {} : { inputResponses }),
     protocol: protocol as ProtocolChoice,
     reuseTerminal: parseBoolean('reuse-terminal', read('reuse-terminal'), false),

@@ -10,7 +10,7 @@ import { waitJob, type WaitRequest, type WaitResult } from '../core/commands/wai
 import { describeError, isJobError, JobError } from '../core/errors.js';
 import { formatDuration } from '../core/parse.js';
 import type { JobStore } from '../core/ports.js';
-import type { JobRecord } from '../core/record.js';
+import { serverName, type JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
 import { inert } from '../core/text.js';
 import { commandContext, githubProvenance } from './context.js';
@@ -53,8 +53,11 @@ async function submitAndReport(
   settings: SubmitSettings,
   interrupt: Interrupt,
   title: string,
+  inProcess = false,
 ): Promise<JobRecord> {
   const ctx = commandContext(host, settings, {
+    fallback: settings.fallback,
+    inProcess,
     ...(settings.inputResponses === undefined ? {} : { inputResponses: settings.inputResponses }),
   });
   for (const path of settings.redactUnmatched) {
@@ -67,7 +70,12 @@ async function submitAndReport(
       ...(settings.jobKey === undefined ? {} : { jobKey: settings.jobKey }),
       reuseTerminal: settings.reuseTerminal,
       instance: settings.instance,
-      server: { url: settings.server, headers: settings.headers, protocol: settings.protocol },
+      server: {
+        url: settings.server,
+        headers: settings.headers,
+        protocol: settings.protocol,
+        ...(settings.stdio === undefined ? {} : { stdio: settings.stdio }),
+      },
       tool: settings.tool,
       arguments: settings.arguments,
       redact: settings.redact,
@@ -77,7 +85,11 @@ async function submitAndReport(
       ...(settings.timeoutMs === undefined ? {} : { deadline: new Date(Date.now() + settings.timeoutMs) }),
     });
     writeIdentity(host, job);
-    host.log.info(`Submitted ${job.jobId} (task ${inert(job.remote?.taskId ?? 'none')}): ${job.status}`);
+    host.log.info(
+      job.kind === 'call'
+        ? `Submitted ${job.jobId} (a plain call${job.runner === undefined ? ' in this step' : ` held by the job runner, pid ${job.runner.pid}`}): ${job.status}`
+        : `Submitted ${job.jobId} (task ${inert(job.remote?.taskId ?? 'none')}${job.runner === undefined ? '' : `, held by the job runner, pid ${job.runner.pid}`}): ${job.status}`,
+    );
     return job;
   } catch (error) {
     // The failed job is recorded: point the outputs and the summary at it before reporting the error.
@@ -92,7 +104,12 @@ async function submitAndReport(
   }
 }
 
-function rememberForPost(host: ActionHost, entry: 'wait' | 'call', settings: CommonSettings, jobIds: string[]): void {
+function rememberForPost(
+  host: ActionHost,
+  entry: 'wait' | 'call' | 'submit',
+  settings: CommonSettings,
+  jobIds: string[],
+): void {
   host.saveState(STATE.entry, entry);
   host.saveState(STATE.jobId, jobIds.join(','));
   host.saveState(STATE.instance, settings.instance);
@@ -104,6 +121,8 @@ export async function submitStep(host: ActionHost): Promise<void> {
   const interrupt = onStopSignals((m) => host.log.warning(m));
   try {
     const job = await submitAndReport(host, settings, interrupt, 'mcp-jobs submit');
+    // A job the job runner holds cannot outlive this workflow job: submit's post step ends it at the job's end.
+    if (job.runner !== undefined) rememberForPost(host, 'submit', settings, [job.jobId]);
     await host.summary(summaryMarkdown('mcp-jobs submit', [job], new Date()));
     if (interrupt.received() !== undefined) {
       host.fail(
@@ -134,7 +153,7 @@ async function waitAndReport(
   });
   const known = await Promise.all(refs.map((ref) => resolveJob(ctx, settings.instance, ref)));
   // The records hold the server URLs: mask their query values before anything about the jobs is logged.
-  for (const job of known) maskServerUrl(host, job.server.url);
+  for (const job of known) maskServerUrl(host, serverName(job.server));
   const ids = [...new Set(known.map((job) => job.jobId))];
   onResolved(ids);
   const request = (job: string): WaitRequest => ({
@@ -260,7 +279,7 @@ export async function callStep(host: ActionHost): Promise<void> {
   const settings = callSettings(host);
   const interrupt = onStopSignals((m) => host.log.warning(m));
   try {
-    const job = await submitAndReport(host, settings, interrupt, 'mcp-jobs');
+    const job = await submitAndReport(host, settings, interrupt, 'mcp-jobs', true);
     rememberForPost(host, 'call', settings, [job.jobId]);
     // timeout-minutes counts from submit: it is the deadline just recorded, not a fresh timeout for the wait.
     const { timeoutMs: _fromSubmit, ...fromDeadline } = settings;
@@ -277,7 +296,7 @@ export async function cancelStep(host: ActionHost): Promise<void> {
   // Resolved here (not only in cancelJob) to mask the record's server URL before anything names it; the job is then
   // passed by ID, so `latest` cannot turn into another job in between.
   const job = await resolveJob(ctx, settings.instance, settings.job);
-  maskServerUrl(host, job.server.url);
+  maskServerUrl(host, serverName(job.server));
   let result;
   try {
     result = await cancelJob(ctx, {
@@ -305,6 +324,7 @@ export async function cancelStep(host: ActionHost): Promise<void> {
  * runner's grace period, a crash), cancel the remote task so nothing is left running.
  */
 export async function postStep(host: ActionHost): Promise<void> {
+  if (host.state(STATE.entry) === 'submit') return submitPostStep(host);
   if (host.state(STATE.done) === 'true') return;
   const jobIds = host
     .state(STATE.jobId)
@@ -324,7 +344,7 @@ export async function postStep(host: ActionHost): Promise<void> {
     const job = await ctx.store.get(instance, jobId);
     if (job === undefined)
       throw new JobError('JOB_NOT_FOUND', `mcp-jobs post: job ${jobId} is not in ${ctx.store.description}`, { jobId });
-    maskServerUrl(host, job.server.url);
+    maskServerUrl(host, serverName(job.server));
     if (isTerminal(job.status)) {
       host.log.info(`mcp-jobs post: ${jobId} already ended ${job.status}`);
       continue;
@@ -353,7 +373,7 @@ export async function showStep(host: ActionHost): Promise<void> {
   const settings = showSettings(host);
   const ctx = commandContext(host, settings);
   const known = await Promise.all(settings.jobs.map((ref) => resolveJob(ctx, settings.instance, ref)));
-  for (const job of known) maskServerUrl(host, job.server.url);
+  for (const job of known) maskServerUrl(host, serverName(job.server));
   const ids = [...new Set(known.map((job) => job.jobId))];
   const records: JobRecord[] = [];
   for (const id of ids) {
@@ -390,4 +410,46 @@ export async function showStep(host: ActionHost): Promise<void> {
     host.setOutput('statuses', JSON.stringify(Object.fromEntries(records.map((r) => [r.jobId, r.status]))));
   }
   await host.summary(summaryMarkdown('mcp-jobs show', records, now));
+}
+
+/** Why submit's post step cancels the jobs the job runner still holds. */
+export const WORKFLOW_JOB_ENDED = 'the workflow job ended';
+
+/**
+ * The post step of `submit`, at the end of the workflow job: the GitHub runner is about to kill every process the
+ * job started, the job runner included. Its jobs that are still running are cancelled now, with the reason
+ * recorded, and the job runner then exits cleanly. Jobs on HTTP task servers are not touched: they outlive the job.
+ */
+async function submitPostStep(host: ActionHost): Promise<void> {
+  const instance = host.state(STATE.instance);
+  const stateDir = host.state(STATE.stateDir);
+  const settings = { ...commonSettings(host, 'submit'), stateDir, instance };
+  const ctx = commandContext(host, settings);
+  const { cancelRunnerJobs } = await import('../runner/client.js');
+  const ended = await cancelRunnerJobs(
+    {
+      stateDir,
+      instance,
+      store: settings.store,
+      retentionDays: settings.retentionDays,
+      records: ctx.store,
+      fallback: 'background',
+      env: process.env,
+    },
+    WORKFLOW_JOB_ENDED,
+  );
+  if (ended.length === 0) {
+    host.log.info('mcp-jobs post: the job runner holds no running job');
+    return;
+  }
+  const records: JobRecord[] = [];
+  for (const jobId of ended) {
+    const job = await ctx.store.get(instance, jobId).catch(() => undefined);
+    if (job === undefined) continue;
+    host.log.warning(
+      `mcp-jobs post: ${jobId} was still ${job.status === 'canceled' ? 'running' : job.status} when the workflow job ended; it was canceled`,
+    );
+    records.push(job);
+  }
+  if (records.length > 0) await host.summary(summaryMarkdown('mcp-jobs cleanup', records, new Date()));
 }

@@ -33,6 +33,7 @@ export function exitForError(code: ErrorCode): number {
     case 'TOOL_NOT_FOUND':
     case 'RECORD_INVALID':
     case 'STORE_UNAVAILABLE':
+    case 'JOB_ELSEWHERE':
       return EXIT.usage;
     case 'INPUT_REQUIRED':
       return EXIT.inputRequired;

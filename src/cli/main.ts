@@ -25,7 +25,7 @@ import {
   type TaskConnection,
   type ToolInfo,
 } from '../core/ports.js';
-import type { JobRecord } from '../core/record.js';
+import { serverName, type JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
 import { inert, redactSecrets } from '../core/text.js';
 import { serverUrlSecrets } from '../action/secrets.js';
@@ -139,7 +139,7 @@ class Cli {
 
   /** Masks the URL of a job's server before anything about the job is printed. */
   known(job: JobRecord): JobRecord {
-    this.secrets.addUrl(job.server.url);
+    this.secrets.addUrl(serverName(job.server));
     return job;
   }
 

@@ -4,7 +4,7 @@
  * workflow commands): a `run:` step's output is read by the runner too.
  */
 import type { ToolInfo } from '../core/ports.js';
-import type { JobRecord } from '../core/record.js';
+import { serverName, type JobRecord } from '../core/record.js';
 import { isErrorResult, resultText, structuredContent } from '../core/result.js';
 import { inert } from '../core/text.js';
 import type { JobUpdate } from '../core/commands/watch.js';
@@ -44,7 +44,7 @@ export function jobJson(job: JobRecord, options: { withResult?: boolean } = {}):
     remote_status: job.remoteStatus ?? null,
     status_message: job.statusMessage ?? null,
     task_id: job.remote?.taskId ?? null,
-    server: job.server.url,
+    server: serverName(job.server),
     arguments: job.arguments,
     redacted_arguments: job.redactedArguments,
     job_key: job.jobKey ?? null,
@@ -104,7 +104,7 @@ export function showLines(job: JobRecord, stale?: string): string[] {
   add('tool', inert(job.tool));
   add('arguments', inert(JSON.stringify(job.arguments)));
   add('task', job.remote === undefined ? undefined : inert(job.remote.taskId));
-  add('server', inert(job.server.url));
+  add('server', inert(serverName(job.server)));
   add('created', job.createdAt);
   add('started', job.startedAt);
   add('finished', job.finishedAt);

@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'TASKS_UNSUPPORTED',
   'TOOL_NOT_FOUND',
   'TASK_LOST',
+  /** The job's call is owned by the job runner of another workflow job (or machine). */
+  'JOB_ELSEWHERE',
   'INPUT_REQUIRED',
   'SERVER_UNREACHABLE',
   'SERVER_ERROR',

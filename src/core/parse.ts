@@ -2,6 +2,7 @@
  * Pure parsers for everything a user writes in a workflow. Each one names the input it parses in its errors, so the
  * message the user sees says which line of their workflow to fix. Nothing here reads the environment.
  */
+import { parse as splitShellWords } from 'shell-quote';
 import { invalidInput } from './errors.js';
 
 const UNIT_MS: Record<string, number> = {
@@ -359,4 +360,41 @@ export function parseBoolean(input: string, raw: string, fallback: boolean): boo
   if (['true', 'True', 'TRUE'].includes(value)) return true;
   if (['false', 'False', 'FALSE'].includes(value)) return false;
   throw invalidInput(input, `must be true or false (got '${value}')`);
+}
+
+/**
+ * Splits a stdio server's command line into argv the way a POSIX shell splits words (quotes, backslashes), without
+ * a shell: nothing is expanded (`$HOME` stays as written) and shell operators (`|`, `&&`, `>`, `;`), globs and
+ * comments are refused, as they would silently mean something else here. shell-quote does the splitting.
+ */
+export function parseCommand(input: string, value: string): string[] {
+  const text = value.trim();
+  if (text === '') throw invalidInput(input, 'is empty; give the command line of a stdio MCP server');
+  let words: ReturnType<typeof splitShellWords>;
+  try {
+    // The env function keeps every `$NAME` as written: no expansion.
+    words = splitShellWords(text, (name: string) => `$${name}`);
+  } catch (error) {
+    throw invalidInput(input, `cannot be split into words: ${(error as Error).message}`);
+  }
+  const argv: string[] = [];
+  for (const word of words) {
+    if (typeof word === 'string') {
+      argv.push(word);
+      continue;
+    }
+    const entry = word as { op?: string; pattern?: string; comment?: string };
+    const what =
+      entry.comment !== undefined
+        ? `a comment ('#${entry.comment}')`
+        : entry.op === 'glob'
+          ? `a glob pattern ('${entry.pattern}'); quote it to pass it as written`
+          : `the shell operator '${entry.op}'`;
+    throw invalidInput(
+      input,
+      `contains ${what}: it runs as one program without a shell, so pipes, redirections, globs and command lists do not work (wrap them in a script, or quote the character)`,
+    );
+  }
+  if (argv.length === 0 || argv[0] === '') throw invalidInput(input, 'names no program to run');
+  return argv;
 }

@@ -3,7 +3,7 @@
  * mcp/, action/); tests pass plain fakes.
  */
 import type { JsonObject } from './parse.js';
-import type { JobRecord, RemoteRef, SessionRef } from './record.js';
+import type { CancelReason, JobKind, JobRecord, RemoteRef, RunnerRef, SessionRef } from './record.js';
 import type { RemoteStatus } from './status.js';
 
 /**
@@ -65,12 +65,36 @@ export interface KeyClaim {
 export const PROTOCOL_CHOICES = ['auto', '2025-11-25', '2026-07-28'] as const;
 export type ProtocolChoice = (typeof PROTOCOL_CHOICES)[number];
 
+export const FALLBACKS = ['background', 'sync', 'error'] as const;
+/** What happens to a call when the server has no task support (or the tool forbids tasks). */
+export type Fallback = (typeof FALLBACKS)[number];
+
+/** A stdio MCP server: the program to start (argv, no shell) and where. Its environment is the caller's. */
+export interface StdioServer {
+  command: string[];
+  cwd: string;
+}
+
 /** The MCP server a job talks to. Headers are secrets: they never leave this object. */
 export interface ServerTarget {
+  /** The Streamable HTTP URL; for a stdio server, its name in messages (`stdio: <command>`, see serverName). */
   url: string;
   headers: Record<string, string>;
   /** The task generation to speak on a new connection (`auto`: discover it). */
   protocol?: ProtocolChoice;
+  /** Set for a stdio server: the process to start instead of an HTTP connection. */
+  stdio?: StdioServer;
+  /** Set for a job a background job runner owns (from its record): wait and cancel go through that runner. */
+  runner?: RunnerRef;
+  /** The recorded kind of the job (from its record): a remote task or a plain call. */
+  kind?: JobKind;
+}
+
+/** A progress notification (`notifications/progress`) of a call, as the server sent it (message: untrusted). */
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
 }
 
 /** A task as the server reports it, generation-neutral. */
@@ -103,16 +127,26 @@ export interface ToolCall {
   ttlMs?: number;
   /** Asks the server for progress reports under this token (`_meta.progressToken`). */
   progressToken?: string;
+  /** The job the call is for: a job runner that owns the call records its changes there. */
+  job?: { instance: string; jobId: string };
 }
 
 export interface SubmittedTask {
   remote: RemoteRef;
   task: TaskSnapshot;
+  /** What kind of job this is: a remote task (default) or a plain `tools/call` a runner keeps open. */
+  kind?: JobKind;
+  /** Where the call runs, when a background job runner owns it. */
+  runner?: RunnerRef;
+  /** Set when the call ran to its end inside submit (`fallback: sync`): the job's outcome. */
+  outcome?: TaskOutcome;
 }
 
 export interface WatchOptions {
   /** Called for every status the server reports, in order. */
   onStatus: (task: TaskSnapshot) => void | Promise<void>;
+  /** Called for every progress notification of the call, in order (where the server sends any). */
+  onProgress?: (update: ProgressUpdate) => void | Promise<void>;
   /**
    * Called when the server asks a question (an elicitation), whether `input-responses` answered it or not. An
    * unanswered question stays unanswered (a later answer may still reach it) and the watch ends with an
@@ -123,8 +157,6 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Never poll more often than this. */
   pollFloorMs?: number;
-  /** Called for every progress report of the task (`notifications/progress`), in order. */
-  onProgress?: (update: ProgressUpdate) => void | Promise<void>;
   /** Called for every log message the server sends about the task (`notifications/message`). */
   onLog?: (entry: ServerLogEntry) => void | Promise<void>;
 }
@@ -141,6 +173,12 @@ export interface ServerLogEntry {
   level: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
   logger?: string;
   text: string;
+}
+
+/** Why a job is being cancelled: a job runner that owns the call records it with the job's end. */
+export interface CancelWhy {
+  reason: CancelReason;
+  note?: string;
 }
 
 export interface ServerQuestion {
@@ -171,7 +209,7 @@ export interface TaskConnection {
    * Sends `tasks/cancel` (whatever the server's capabilities say), then reads back the status the server holds.
    * A server that refuses the request rejects with SERVER_ERROR saying what it answered and the status it reports.
    */
-  cancel(remote: RemoteRef, signal?: AbortSignal): Promise<TaskSnapshot>;
+  cancel(remote: RemoteRef, signal?: AbortSignal, why?: CancelWhy): Promise<TaskSnapshot>;
   /** Releases local resources. Never ends the server-side session: tasks live in it. */
   close(): Promise<void>;
   /** The server's tools (every page of `tools/list`), for a host that shows them or builds flags from them. */

@@ -76,7 +76,31 @@ const resultRefSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-/** The latest progress the server reported for the task (`notifications/progress`). */
+/** The server a job talks to: a Streamable HTTP URL, or a stdio program (argv, no shell) and its directory. */
+const serverSchema = z.discriminatedUnion('transport', [
+  z.object({ transport: z.literal('streamable-http'), url: z.string().url() }),
+  z.object({ transport: z.literal('stdio'), command: z.array(z.string()).min(1), cwd: z.string().min(1) }),
+]);
+
+export const JOB_KINDS = ['task', 'call'] as const;
+/** `task`: the server runs the call as an MCP task; `call`: a plain `tools/call` whose request stays open. */
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/**
+ * The background job runner that owns a job's call: a process on one machine, serving one workflow job. Only a
+ * step of that workflow job on that machine can reach it.
+ */
+const runnerSchema = z.object({
+  /** The workflow job it serves: `<run id>/<attempt>/<job>` (see workflowJobIdentity). */
+  workflowJob: z.string().min(1),
+  /** The machine's host name, for messages. */
+  host: z.string(),
+  /** The runner's Unix socket. */
+  socket: z.string().min(1),
+  pid: z.number().int().positive(),
+});
+
+/** The latest progress notification of the call. */
 const progressSchema = z.object({
   progress: z.number(),
   total: z.number().optional(),
@@ -98,7 +122,11 @@ export const jobRecordSchema = z.object({
   revision: z.number().int().positive().default(1),
   /** The submit's idempotency key (`job-key`), when it had one. */
   jobKey: z.string().min(1).optional(),
-  server: z.object({ transport: z.literal('streamable-http'), url: z.string().url() }),
+  server: serverSchema,
+  /** Absent in records written before plain calls existed: a task. */
+  kind: z.enum(JOB_KINDS).optional(),
+  /** Set when a background job runner owns the call (stdio servers, servers without tasks). */
+  runner: runnerSchema.optional(),
   tool: z.string().min(1),
   arguments: z.record(z.string(), json),
   redactedArguments: z.array(z.string()),
@@ -140,7 +168,17 @@ export type PendingInput = z.infer<typeof pendingInputSchema>;
 export type JobEvent = z.infer<typeof eventSchema>;
 export type RecordedError = z.infer<typeof errorSchema>;
 export type ResultRef = z.infer<typeof resultRefSchema>;
+export type ServerSpec = z.infer<typeof serverSchema>;
+export type RunnerRef = z.infer<typeof runnerSchema>;
 export type RecordedProgress = z.infer<typeof progressSchema>;
+
+/**
+ * The server as messages name it: its URL, or `stdio: <command>`. A URL's query values are masked by the host
+ * before anything logs it; a command holds no secret (they belong in the step's env).
+ */
+export function serverName(server: ServerSpec): string {
+  return server.transport === 'stdio' ? `stdio: ${server.command.join(' ')}` : server.url;
+}
 
 /**
  * Results whose JSON is larger than this are kept beside the record, not in it: records stay small in the shared
@@ -195,7 +233,9 @@ export interface NewJob {
   jobId?: string;
   instance: string;
   jobKey?: string;
-  serverUrl: string;
+  /** The server: give `server`, or (an HTTP server) just its URL as `serverUrl`. */
+  server?: ServerSpec;
+  serverUrl?: string;
   tool: string;
   arguments: JsonObject;
   redactedArguments: string[];
@@ -213,7 +253,7 @@ export function createRecord(job: NewJob): JobRecord {
     instance: job.instance,
     revision: 1,
     ...(job.jobKey === undefined ? {} : { jobKey: job.jobKey }),
-    server: { transport: 'streamable-http', url: job.serverUrl },
+    server: job.server ?? { transport: 'streamable-http', url: job.serverUrl ?? '' },
     tool: job.tool,
     arguments: job.arguments,
     redactedArguments: job.redactedArguments,
@@ -245,6 +285,8 @@ export interface JobChange {
   result?: unknown;
   error?: RecordedError;
   cancelReason?: CancelReason;
+  kind?: JobKind;
+  runner?: RunnerRef;
 }
 
 export interface AppliedChange {
@@ -285,6 +327,8 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
   if (change.result !== undefined) next.result = change.result;
   if (change.error !== undefined) next.error = change.error;
   if (change.cancelReason !== undefined) next.cancelReason = change.cancelReason;
+  if (change.kind !== undefined) next.kind = change.kind;
+  if (change.runner !== undefined) next.runner = change.runner;
   if (record.status === 'queued' && change.status !== 'queued') next.startedAt ??= at;
   if (isTerminal(change.status)) next.finishedAt = at;
   const hasPayload =
@@ -292,8 +336,10 @@ export function applyChange(record: JobRecord, change: JobChange, now: Date): Ap
     change.callSession !== undefined ||
     (change.pendingInput !== undefined && (change.pendingInput !== null || record.pendingInput !== undefined)) ||
     change.result !== undefined ||
-    change.progress !== undefined ||
-    change.error !== undefined;
+    change.error !== undefined ||
+    change.kind !== undefined ||
+    change.runner !== undefined ||
+    change.progress !== undefined;
   if (sameStatus && !hasPayload && !isTerminal(change.status)) return { record, changed: false };
   if (!sameStatus || isTerminal(change.status)) {
     const event: JobEvent = { at, status: change.status };

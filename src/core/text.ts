@@ -113,11 +113,29 @@ export function redactSecrets(markdown: string, secrets: Iterable<string>): stri
   return out;
 }
 
-/** `text` with every secret replaced by `***` (longest first, so one secret inside another leaves nothing). */
-export function maskSecrets(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const secret of [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length)) {
-    out = out.split(secret).join('***');
+/**
+ * The environment values that look like secrets (by name): masked in a stdio server's stderr and everything we
+ * write. Not the step's inputs and saved state (`INPUT_JOB-KEY` is not a key to hide) or values too
+ * plain to be a secret (`true`, `8080`): masking those would blank them out of every log line.
+ */
+export function secretEnvValues(env: NodeJS.ProcessEnv): string[] {
+  const secretName = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS|AUTH|CREDENTIAL|PRIVATE|COOKIE|SESSION/i;
+  const notSecret = /^(INPUT|STATE)_/i;
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.length < 6 || /^(true|false|\d+)$/i.test(value)) continue;
+    if (secretName.test(name) && !notSecret.test(name)) values.add(value);
   }
-  return out;
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+/** A masking function for the given secret values (longest first, so a value containing another stays hidden). */
+export function masker(secrets: Iterable<string>): (text: string) => string {
+  const ordered = [...new Set(secrets)].filter((s) => s !== '').sort((a, b) => b.length - a.length);
+  return (text) => ordered.reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** `text` with every secret replaced by `***`. */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  return masker(secrets)(text);
 }

@@ -21,6 +21,8 @@ export const ENTRIES = {
     void import('../cli/main.js').then((cli) => cli.cliMain());
   },
   post: step('post'),
+  /** The background job runner (not a step: submit starts it, detached). */
+  runner: () => void import('../runner/runner.js').then((runner) => runner.runnerMain()),
   setup: step('setup'),
   show: step('show'),
   submit: step('submit'),

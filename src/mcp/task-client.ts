@@ -21,7 +21,7 @@
  * So every request here is bounded by what is left of the caller's deadline, every failure becomes a JobError the
  * core can retry or report, and only what the server says ends a task.
  */
-import { Client, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type Tool, type Transport } from '@modelcontextprotocol/client';
 import {
   createTaskSessionFromClient,
   toolDeclarationFromMcpTool,
@@ -95,6 +95,11 @@ export interface McpTaskClientOptions {
   inputResponses?: InputResponses;
   /** Told once per deviation from the spec that was read leniently (a warning line, naming the server). */
   warn?: (message: string) => void;
+  /**
+   * Makes the transport instead of Streamable HTTP to `target.url` (a stdio server process, see stdio.ts). Such a
+   * connection speaks 2025-11-25 and has no session to rejoin.
+   */
+  transport?: () => Transport;
 }
 
 const NEGOTIATION = {
@@ -154,8 +159,7 @@ export class McpTaskClient implements TaskClient {
     join?: SessionRef,
     signal?: AbortSignal,
     deadline?: number,
-  ): Promise<TaskConnection> {
-    const url = new URL(target.url);
+  ): Promise<McpTaskConnection> {
     const joinsV2 = join?.generation === V2_PROTOCOL;
     const budget = new Budget(target.url, deadline);
     const client =
@@ -173,19 +177,22 @@ export class McpTaskClient implements TaskClient {
     // answer it. So without an answer for any question (`*`: the stream's questions carry no key) the GET is
     // answered "not offered" here, and the server keeps its question.
     const listens = join !== undefined || this.options.inputResponses?.['*'] !== undefined;
-    const transport = new StreamableHTTPClientTransport(url, {
-      requestInit: { headers: target.headers },
-      ...(listens ? {} : { fetch: withoutGetStream }),
-      ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
-      ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
-      // A lost stream is our retry loop's business, with its own deadline and messages.
-      reconnectionOptions: {
-        maxRetries: 0,
-        initialReconnectionDelay: 1000,
-        maxReconnectionDelay: 1000,
-        reconnectionDelayGrowFactor: 1,
-      },
-    });
+    const made = this.options.transport?.();
+    const transport =
+      (made as StreamableHTTPClientTransport | undefined) ??
+      new StreamableHTTPClientTransport(new URL(target.url), {
+        requestInit: { headers: target.headers },
+        ...(listens ? {} : { fetch: withoutGetStream }),
+        ...(join?.sessionId === undefined ? {} : { sessionId: join.sessionId }),
+        ...(join === undefined ? {} : { protocolVersion: join.protocolVersion }),
+        // A lost stream is our retry loop's business, with its own deadline and messages.
+        reconnectionOptions: {
+          maxRetries: 0,
+          initialReconnectionDelay: 1000,
+          maxReconnectionDelay: 1000,
+          reconnectionDelayGrowFactor: 1,
+        },
+      });
     const connection = new McpTaskConnection({
       url: target.url,
       headers: target.headers,
@@ -258,10 +265,11 @@ interface RequestOptions {
   long?: boolean;
 }
 
-class McpTaskConnection implements TaskConnection {
+export class McpTaskConnection implements TaskConnection {
   private session_: TaskEnabledSession | undefined;
   private readonly url: string;
-  private readonly client: Client;
+  /** The MCP client: plain tool calls (plain-call.ts) share its session. */
+  readonly client: Client;
   private readonly transport: StreamableHTTPClientTransport;
   private generation: Generation = V1;
   private v2 = false;

@@ -8,7 +8,7 @@ import type { TaskConnection } from '../ports.js';
 import type { JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import { inert } from '../text.js';
-import { record, resolveJob, statusLine, type CommandContext } from './context.js';
+import { record, resolveJob, statusLine, targetOf, type CommandContext } from './context.js';
 import { cancelOn } from './wait.js';
 
 export interface CancelRequest {
@@ -48,11 +48,7 @@ export async function cancelJob(ctx: CommandContext, req: CancelRequest): Promis
   }
   let connection: TaskConnection | undefined;
   try {
-    connection = await ctx.tasks.open(
-      { url: job.server.url, headers: req.headers },
-      job.remote ?? job.callSession,
-      req.signal,
-    );
+    connection = await ctx.tasks.open(targetOf(job, req.headers), job.remote ?? job.callSession, req.signal);
     ctx.log.info(
       `${job.jobId}: cancelling ${job.remote === undefined ? 'the task its submit created' : `task ${inert(job.remote.taskId)}`}${why}`,
     );

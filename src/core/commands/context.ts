@@ -1,8 +1,24 @@
 /** What every command shares: its ports, how it finds a job, and how it records a change. */
 import { JobError } from '../errors.js';
 import { LATEST } from '../parse.js';
-import type { Clock, JobStore, Log, ProgressUpdate, ServerLogEntry, TaskClient, TaskSnapshot } from '../ports.js';
-import { applyChange, type AppliedChange, type JobChange, type JobRecord } from '../record.js';
+import type {
+  Clock,
+  JobStore,
+  Log,
+  ProgressUpdate,
+  ServerLogEntry,
+  ServerTarget,
+  TaskClient,
+  TaskSnapshot,
+} from '../ports.js';
+import {
+  applyChange,
+  serverName,
+  type AppliedChange,
+  type JobChange,
+  type JobRecord,
+  type ServerSpec,
+} from '../record.js';
 import { localStatus } from '../status.js';
 import { inert } from '../text.js';
 
@@ -117,4 +133,22 @@ export function relayServerLog(log: Log, jobId: string, entry: ServerLogEntry): 
   if (entry.level === 'debug') log.debug(line);
   else if (entry.level === 'info' || entry.level === 'notice') log.info(line);
   else log.warning(line);
+}
+
+/** How a later step reaches a recorded job's server: its URL or command, and the runner that owns the call. */
+export function targetOf(job: JobRecord, headers: Record<string, string>): ServerTarget {
+  return {
+    url: serverName(job.server),
+    headers,
+    ...(job.server.transport === 'stdio' ? { stdio: { command: job.server.command, cwd: job.server.cwd } } : {}),
+    ...(job.runner === undefined ? {} : { runner: job.runner }),
+    ...(job.kind === undefined ? {} : { kind: job.kind }),
+  };
+}
+
+/** What a record keeps of a submit's server: the URL, or the command and its directory (never headers or env). */
+export function serverSpecOf(target: ServerTarget): ServerSpec {
+  return target.stdio === undefined
+    ? { transport: 'streamable-http', url: target.url }
+    : { transport: 'stdio', command: target.stdio.command, cwd: target.stdio.cwd };
 }

@@ -13,7 +13,7 @@
  */
 import { JobError } from '../errors.js';
 import { redactArguments } from '../parse.js';
-import { newJobId, type JobRecord } from '../record.js';
+import { newJobId, serverName, type JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
 import type { CommandContext } from './context.js';
 import type { SubmitRequest } from './submit.js';
@@ -124,19 +124,20 @@ async function settle(
 function refuseAnotherCall(job: JobRecord, req: SubmitRequest, key: string): void {
   const differences: string[] = [];
   if (job.tool !== req.tool) differences.push('the tool');
-  if (!sameUrl(job.server.url, req.server.url)) differences.push('the server');
+  if (!sameUrl(serverName(job.server), req.server.url)) differences.push('the server');
   const at = firstDifference(job.arguments, redactArguments(req.arguments, req.redact), '');
   if (at !== undefined) differences.push(`the arguments (first at ${at === '' ? 'the top level' : `'${at}'`})`);
   if (differences.length === 0) return;
   throw new JobError(
     'INVALID_INPUT',
-    `Input 'job-key': '${key}' already names job ${job.jobId}, a call of tool '${job.tool}' on ${job.server.url}; this submit calls tool '${req.tool}' on ${req.server.url}: they differ in ${joinAnd(differences)}. A job-key names one call: use another key for another call (redacted argument values are not stored, so they are not compared)`,
+    `Input 'job-key': '${key}' already names job ${job.jobId}, a call of tool '${job.tool}' on ${serverName(job.server)}; this submit calls tool '${req.tool}' on ${req.server.url}: they differ in ${joinAnd(differences)}. A job-key names one call: use another key for another call (redacted argument values are not stored, so they are not compared)`,
     { input: 'job-key', jobId: job.jobId },
   );
 }
 
 function sameUrl(a: string, b: string): boolean {
   try {
+    if (a.startsWith('stdio: ') || b.startsWith('stdio: ')) return a === b;
     return new URL(a).href === new URL(b).href;
   } catch {
     return a === b;

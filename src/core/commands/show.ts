@@ -7,7 +7,7 @@ import { describeError, isJobError } from '../errors.js';
 import type { TaskConnection } from '../ports.js';
 import type { JobRecord } from '../record.js';
 import { isTerminal, localStatus } from '../status.js';
-import { changeFromSnapshot, record, resolveJob, type CommandContext } from './context.js';
+import { changeFromSnapshot, record, resolveJob, targetOf, type CommandContext } from './context.js';
 
 export interface ShowRequest {
   instance: string;
@@ -32,12 +32,7 @@ export async function showJob(ctx: CommandContext, req: ShowRequest): Promise<Sh
   if (isTerminal(job.status) || job.remote === undefined) return { record: job, contacted: false };
   let connection: TaskConnection | undefined;
   try {
-    connection = await ctx.tasks.open(
-      { url: job.server.url, headers: req.headers },
-      job.remote,
-      req.signal,
-      req.deadline,
-    );
+    connection = await ctx.tasks.open(targetOf(job, req.headers), job.remote, req.signal, req.deadline);
     const task = await connection.snapshot(job.remote, req.signal);
     // An ended task's result is not in a snapshot: it stays for wait to collect, the record shows the server's word.
     if (isTerminal(localStatus(task.status))) {

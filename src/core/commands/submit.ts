@@ -9,7 +9,8 @@ import { backoff } from '../retry.js';
 import { inert } from '../text.js';
 import { createRecord, type JobChange, type JobRecord } from '../record.js';
 import { isTerminal } from '../status.js';
-import { changeFromSnapshot, record, statusLine, type CommandContext } from './context.js';
+import { changeFromSnapshot, record, serverSpecOf, statusLine, type CommandContext } from './context.js';
+import { changeFromOutcome } from './wait.js';
 import { claimJobKey } from './job-key.js';
 
 export interface SubmitRequest {
@@ -163,7 +164,7 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
     jobId: keyed?.jobId,
     ...(req.jobKey === undefined ? {} : { jobKey: req.jobKey }),
     instance: req.instance,
-    serverUrl: req.server.url,
+    server: serverSpecOf(req.server),
     tool: req.tool,
     arguments: redactArguments(req.arguments, req.redact),
     redactedArguments: req.redact,
@@ -189,12 +190,29 @@ export async function submitJob(ctx: CommandContext, req: SubmitRequest): Promis
       .submit({
         tool: req.tool,
         arguments: req.arguments,
+        job: { instance: job.instance, jobId: job.jobId },
         ...(req.ttlMs === undefined ? {} : { ttlMs: req.ttlMs }),
         progressToken: job.jobId,
       })
       .catch((error: unknown) => recoverLostReply(ctx, job, req.server, error));
-    job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote })).record;
-    ctx.log.info(`${statusLine(job)} (task ${inert(submitted.task.taskId)}, protocol ${submitted.remote.generation})`);
+    const placement = {
+      ...(submitted.kind === undefined ? {} : { kind: submitted.kind }),
+      ...(submitted.runner === undefined ? {} : { runner: submitted.runner }),
+    };
+    if (submitted.outcome !== undefined) {
+      // The call ran to its end inside this step (fallback: sync): its outcome is the job's.
+      job = (
+        await record(ctx, job, { ...changeFromOutcome(submitted.outcome), remote: submitted.remote, ...placement })
+      ).record;
+      ctx.log.info(statusLine(job));
+      return job;
+    }
+    job = (await record(ctx, job, { ...unfinished(submitted.task), remote: submitted.remote, ...placement })).record;
+    ctx.log.info(
+      submitted.kind === 'call'
+        ? `${statusLine(job)} (a plain tools/call${submitted.runner === undefined ? '' : ` kept open by the job runner, pid ${submitted.runner.pid}`})`
+        : `${statusLine(job)} (task ${inert(submitted.task.taskId)}, protocol ${submitted.remote.generation})`,
+    );
     if (req.ttlMs !== undefined && submitted.remote.generation === '2026-07-28') {
       ctx.log.warning(
         `task-ttl was not sent: protocol 2026-07-28 has no client TTL; the server keeps task ${inert(submitted.task.taskId)} for ${submitted.task.ttlMs == null ? 'as long as it chooses' : `${submitted.task.ttlMs} ms`}`,

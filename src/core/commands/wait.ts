@@ -11,7 +11,7 @@
 import { aboutJob, describeError, isJobError, JobError } from '../errors.js';
 import { formatDuration } from '../parse.js';
 import type { ProgressUpdate, ServerTarget, TaskConnection, TaskOutcome } from '../ports.js';
-import type { JobChange, JobRecord, RemoteRef } from '../record.js';
+import { serverName, type JobChange, type JobRecord, type RemoteRef } from '../record.js';
 import { backoff } from '../retry.js';
 import { isTerminal, localStatus } from '../status.js';
 import { inert } from '../text.js';
@@ -22,6 +22,7 @@ import {
   relayServerLog,
   resolveJob,
   statusLine,
+  targetOf,
   type CommandContext,
 } from './context.js';
 
@@ -89,7 +90,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
       : job.deadline !== undefined
         ? Date.parse(job.deadline)
         : undefined;
-  const target: ServerTarget = { url: job.server.url, headers: req.headers };
+  const target: ServerTarget = targetOf(job, req.headers);
 
   // One signal for "stop waiting": the deadline or the interrupt, whichever comes first.
   const stop = new AbortController();
@@ -105,8 +106,10 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   const track = (change: JobChange, quiet = false): Promise<void> => {
     const write = writes.then(async () => {
       const applied = await record(ctx, job, change);
+      const ended = !isTerminal(job.status) && isTerminal(applied.record.status);
       job = applied.record;
-      if (applied.changed) {
+      // The end is logged even when another process (the job runner that owns the call) recorded it first.
+      if (applied.changed || ended) {
         if (!quiet) ctx.log.info(statusLine(job));
         req.onChange?.(job);
       }
@@ -133,7 +136,7 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
   const reachable = (): void => {
     if (unreachable === undefined) return;
     ctx.log.info(
-      `${job.jobId}: ${job.server.url} answers again after ${formatDuration(ctx.clock.now().getTime() - unreachable.since)}`,
+      `${job.jobId}: ${serverName(job.server)} answers again after ${formatDuration(ctx.clock.now().getTime() - unreachable.since)}`,
     );
     unreachable = undefined;
     pause.reset();
@@ -351,7 +354,7 @@ function needsInput(job: JobRecord): JobError {
 function stillUnreachable(job: JobRecord, unreachable: { since: number; error: JobError }, now: number): JobError {
   return new JobError(
     'SERVER_UNREACHABLE',
-    `${job.server.url} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; ${job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
+    `${serverName(job.server)} stayed unreachable for ${formatDuration(now - unreachable.since)} until the wait gave up on job ${job.jobId}; ${job.remote === undefined ? 'its task' : `task ${inert(job.remote.taskId)}`} may still be running there (cancel it once the server is back). Last error: ${unreachable.error.message}`,
     { jobId: job.jobId, cause: unreachable.error, retryable: false },
   );
 }
@@ -410,7 +413,7 @@ export async function cancelOn(
     current = (await record(ctx, current, found)).record;
   }
   const remote = current.remote!;
-  const after = await connection.cancel(remote, signal);
+  const after = await connection.cancel(remote, signal, { reason, ...(note ? { note } : {}) });
   if (after.status === 'completed' || after.status === 'failed') {
     // The task ended before the cancel reached it: record its real end, result included.
     const outcome = await connection.watch(remote, {
