@@ -23,7 +23,8 @@ export interface Issue {
 export type SafeParseResult<T> = { success: true; data: T } | { success: false; error: { issues: Issue[] } };
 /** How an object key treats absence: required, `optional` (absent stays absent) or `defaulted` (filled in). */
 type Presence = 'required' | 'optional' | 'defaulted';
-type Run = (value: unknown, path: Path, issues: Issue[]) => unknown;
+/** Parses one value: returns what it becomes and adds its issues, with paths relative to the value. */
+type Run = (value: unknown, issues: Issue[]) => unknown;
 /** How a schema was built, as the zod call that builds it (`on` the schema it was called on): a test rebuilds it in zod. */
 export interface Recipe {
   call: string;
@@ -45,10 +46,15 @@ const typeName = (value: unknown): string =>
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function invalidType(expected: string, value: unknown, path: Path, issues: Issue[]): void {
+/** Puts `key` in front of the paths of the issues a child added (from index `from` on). */
+function within(key: string | number, issues: Issue[], from: number): void {
+  for (let i = from; i < issues.length; i++) issues[i]!.path.unshift(key);
+}
+
+function invalidType(expected: string, value: unknown, issues: Issue[]): void {
   issues.push({
     code: 'invalid_type',
-    path,
+    path: [],
     message: `Invalid input: expected ${expected}, received ${typeName(value)}`,
   });
 }
@@ -68,7 +74,7 @@ export class Schema<T, P extends Presence = 'required'> {
 
   safeParse(input: unknown): SafeParseResult<T> {
     const issues: Issue[] = [];
-    const data = this.run(input, [], issues) as T;
+    const data = this.run(input, issues) as T;
     return issues.length ? { success: false, error: { issues } } : { success: true, data };
   }
 
@@ -82,7 +88,7 @@ export class Schema<T, P extends Presence = 'required'> {
   optional(): Schema<T | undefined, 'optional'> {
     const { run: inner, presence, values } = this;
     const defaulted = presence === 'defaulted';
-    const run: Run = (v, path, issues) => (v === undefined && !defaulted ? undefined : inner(v, path, issues));
+    const run: Run = (v, issues) => (v === undefined && !defaulted ? undefined : inner(v, issues));
     return made(
       new Schema(run, defaulted ? 'defaulted' : 'optional', values && [...values, undefined]),
       'optional',
@@ -93,15 +99,15 @@ export class Schema<T, P extends Presence = 'required'> {
 
   nullable(): Schema<T | null, P> {
     const { run: inner, presence, values } = this;
-    const run: Run = (v, path, issues) => (v === null ? null : inner(v, path, issues));
+    const run: Run = (v, issues) => (v === null ? null : inner(v, issues));
     return made(new Schema(run, presence, values && [...values, null]), 'nullable', [], this);
   }
 
   default(value: Exclude<T, undefined>): Schema<Exclude<T, undefined>, 'defaulted'> {
     const { run: inner, values } = this;
-    const run: Run = (v, path, issues) => {
+    const run: Run = (v, issues) => {
       if (v === undefined) return value;
-      const out = inner(v, path, issues);
+      const out = inner(v, issues);
       return out === undefined ? value : out;
     };
     return made(new Schema(run, 'defaulted', values), 'default', [value], this);
@@ -124,13 +130,13 @@ class Checked<T> extends Schema<T> {
     readonly is: (value: unknown) => value is T,
     readonly checks: Check<T>[] = [],
   ) {
-    super((v, path, issues) => {
-      if (!is(v)) return invalidType(expected, v, path, issues);
+    super((v, issues) => {
+      if (!is(v)) return invalidType(expected, v, issues);
       let value = v;
       for (const check of checks) {
         const message = check.test(value);
         if (message !== undefined) {
-          issues.push({ code: check.code, path, message });
+          issues.push({ code: check.code, path: [], message });
           if (check.abort) break;
         } else if (check.transform) value = check.transform(value);
       }
@@ -252,18 +258,18 @@ type ObjectOutput<S extends Shape> = Flatten<
 class ObjectSchema<S extends Shape> extends Schema<ObjectOutput<S>> {
   constructor(readonly shape: S) {
     const keys = Object.keys(shape).filter((key) => key !== '__proto__');
-    super((input, path, issues) => {
-      if (!isObject(input)) return invalidType('object', input, path, issues);
+    super((input, issues) => {
+      if (!isObject(input)) return invalidType('object', input, issues);
       const out: Record<string, unknown> = {};
       for (const key of keys) {
         const field = shape[key]!;
         const present = key in input;
         if (!present && field.presence === 'optional') continue;
         const before = issues.length;
-        const value = field.run(input[key], [...path, key], issues);
+        const value = field.run(input[key], issues);
+        within(key, issues, before);
         if (!present && field.presence === 'required') {
-          if (issues.length === before)
-            issues.push({ code: 'invalid_type', path: [...path, key], message: 'Required' });
+          if (issues.length === before) issues.push({ code: 'invalid_type', path: [key], message: 'Required' });
         } else if (present || value !== undefined) out[key] = value;
       }
       return out;
@@ -286,25 +292,33 @@ function record<K extends Schema<string, Presence>, V extends AnySchema>(
   keySchema: K,
   valueSchema: V,
 ): Schema<Record<Output<K>, Output<V>>> {
-  return new Schema((input, path, issues) => {
-    if (!isObject(input)) return invalidType('record', input, path, issues);
+  return new Schema((input, issues) => {
+    if (!isObject(input)) return invalidType('record', input, issues);
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(input)) {
       if (key === '__proto__') continue;
       const keyIssues: Issue[] = [];
-      const outKey = keySchema.run(key, [...path, key], keyIssues) as string;
-      if (keyIssues.length)
-        issues.push({ code: 'invalid_key', path: [...path, key], message: 'Invalid key in record' });
-      else if (outKey !== '__proto__') out[outKey] = valueSchema.run(input[key], [...path, key], issues);
+      const outKey = keySchema.run(key, keyIssues) as string;
+      if (keyIssues.length) issues.push({ code: 'invalid_key', path: [key], message: 'Invalid key in record' });
+      else if (outKey !== '__proto__') {
+        const before = issues.length;
+        out[outKey] = valueSchema.run(input[key], issues);
+        within(key, issues, before);
+      }
     }
     return out;
   });
 }
 
 function array<V extends AnySchema>(item: V): Schema<Output<V>[]> {
-  return new Schema((input, path, issues) => {
-    if (!Array.isArray(input)) return invalidType('array', input, path, issues);
-    return input.map((value, i) => item.run(value, [...path, i], issues));
+  return new Schema((input, issues) => {
+    if (!Array.isArray(input)) return invalidType('array', input, issues);
+    return input.map((value, i) => {
+      const before = issues.length;
+      const out = item.run(value, issues);
+      within(i, issues, before);
+      return out;
+    });
   });
 }
 
@@ -314,9 +328,9 @@ function oneOf<const T extends readonly (string | number | boolean | null)[]>(
 ): Schema<T[number]> {
   const list = values.map((v) => JSON.stringify(v)).join('|');
   return new Schema(
-    (v, path, issues) => {
+    (v, issues) => {
       if (!values.includes(v as T[number]))
-        issues.push({ code, path, message: `Invalid option: expected one of ${list}` });
+        issues.push({ code, path: [], message: `Invalid option: expected one of ${list}` });
       return v;
     },
     'required',
@@ -325,13 +339,13 @@ function oneOf<const T extends readonly (string | number | boolean | null)[]>(
 }
 
 function union<const O extends readonly AnySchema[]>(options: O): Schema<Output<O[number]>> {
-  return new Schema((input, path, issues) => {
+  return new Schema((input, issues) => {
     for (const option of options) {
       const own: Issue[] = [];
-      const value = option.run(input, path, own);
+      const value = option.run(input, own);
       if (!own.length) return value;
     }
-    issues.push({ code: 'invalid_union', path, message: 'Invalid input: matches none of the allowed forms' });
+    issues.push({ code: 'invalid_union', path: [], message: 'Invalid input: matches none of the allowed forms' });
     return input;
   });
 }
@@ -340,13 +354,13 @@ function discriminatedUnion<const O extends readonly ObjectSchema<Shape>[]>(
   discriminator: string,
   options: O,
 ): Schema<Output<O[number]>> {
-  return new Schema((input, path, issues) => {
-    if (!isObject(input)) return invalidType('object', input, path, issues);
+  return new Schema((input, issues) => {
+    if (!isObject(input)) return invalidType('object', input, issues);
     const option = options.find((o) => o.shape[discriminator]?.values?.includes(input[discriminator]));
-    if (option) return option.run(input, path, issues);
+    if (option) return option.run(input, issues);
     issues.push({
       code: 'invalid_union',
-      path: [...path, discriminator],
+      path: [discriminator],
       message: 'Invalid input: no matching discriminator',
     });
     return input;
@@ -379,11 +393,7 @@ export const z = {
   number: (): NumberSchema =>
     made(new NumberSchema('number', (v): v is number => typeof v === 'number' && Number.isFinite(v)), 'number', []),
   boolean: (): Schema<boolean> =>
-    made(
-      new Schema((v, path, issues) => (typeof v === 'boolean' ? v : invalidType('boolean', v, path, issues))),
-      'boolean',
-      [],
-    ),
+    made(new Schema((v, issues) => (typeof v === 'boolean' ? v : invalidType('boolean', v, issues))), 'boolean', []),
   unknown: (): Schema<unknown> => made(new Schema((v) => v), 'unknown', []),
   literal: <const T extends string | number | boolean | null>(value: T): Schema<T> =>
     made(oneOf([value] as const, 'invalid_value') as Schema<T>, 'literal', [value]),
