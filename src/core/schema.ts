@@ -4,8 +4,10 @@
  *
  * Why it exists: every step, and the CLI for every record it lists, reads a job record first. Loading and
  * initialising zod (module init plus building the record schema) was the largest remaining start-up cost of a wait
- * that answers from a finished record, several times what the rest of that path costs. This builder loads in a
- * fraction of that. zod stays a dependency: the MCP client stack uses it, loaded lazily.
+ * that answers from a finished record. Measured (ncc bundles that parse one record, paired with `node` on an empty
+ * file, CPU medians): 1.51x with zod, 1.10x with this builder; the built `wait` on a finished record went from 1.8x to
+ * 1.4-1.5x, and parsing 1,000 records takes about half of zod's time. zod stays a dependency: the MCP client stack
+ * uses it, in chunks loaded only when a step talks to a server.
  *
  * Semantics follow zod where a record can tell the difference (a differential test, `__tests__/unit/schema.test.ts`,
  * checks them against real zod): objects strip unknown keys; an optional key that is absent stays absent;
@@ -35,7 +37,7 @@ function made<S extends Schema<unknown, Presence>>(
   schema: S,
   call: string,
   args: readonly unknown[],
-  on?: S | Schema<unknown, Presence>,
+  on?: Schema<unknown, Presence>,
 ): S {
   schema.recipe = { call, args, ...(on && { on }) };
   return schema;
