@@ -4,7 +4,7 @@
  * status machine and keeps a capped event history.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { z } from './schema.js';
 import { JobError } from './errors.js';
 import type { JsonObject } from './parse.js';
 import {
