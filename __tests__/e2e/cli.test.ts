@@ -317,6 +317,54 @@ describe('tool flags from the input schema', () => {
   });
 });
 
+describe('--command: a stdio server without tasks, through the job runner', () => {
+  const PLAIN = path.join(REPO_ROOT, '__tests__', 'fixtures', 'plain-stdio-server.mjs');
+
+  it('tools, call --background, then jobs wait in another process; nothing is left running', async () => {
+    const stateDir = tempDir();
+    const events = path.join(tempDir(), 'events');
+    const env = { PLAIN_EVENTS_FILE: events, FIXTURE_SECRET_TOKEN: 'sk-cli-stdio-5e1f' };
+    const base = ['--command', `${process.execPath} ${PLAIN}`, '--state-dir', stateDir];
+    const tools = json(ok(await runCli([...base, '--json', 'tools'], { env })));
+    expect(tools.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['slow', 'crash']));
+    const submit = json(
+      ok(await runCli([...base, '--json', 'call', 'slow', '--ms', '1500', '--steps', '3', '--background'], { env })),
+    );
+    const jobId: string = submit.data.job_id;
+    expect(submit.data).toMatchObject({ status: expect.stringMatching(/queued|running/), kind: 'call' });
+    const wait = json(ok(await runCli(['--state-dir', stateDir, '--json', 'jobs', 'wait', jobId], { env })));
+    expect(wait.data).toMatchObject({ job_id: jobId, status: 'completed' });
+    expect(JSON.stringify(wait.data.result)).toMatch(/slow|done|ms/i);
+    // The job runner and its stdio server end once the job has: both PIDs are gone.
+    const record = JSON.parse(
+      fs.readFileSync(path.join(stateDir, 'instances', 'default', 'jobs', `${jobId}.json`), 'utf8'),
+    );
+    const serverPid = Number(/pid (\d+)/.exec(fs.readFileSync(events, 'utf8'))![1]);
+    await until(() => !alive(record.runner.pid) && !alive(serverPid));
+    // The environment's secret is in no file the CLI or the runner wrote.
+    for (const { file, text } of allFiles(stateDir))
+      expect({ file, leaked: text.includes(env.FIXTURE_SECRET_TOKEN) }).toEqual({ file, leaked: false });
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for `check` to hold, polling: how long the processes take to go is not the point, that they go is. */
+async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('still running after 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('bad input for every option', () => {
   const stateDir = tempDir();
   const cases: Array<[string[], RegExp]> = [
@@ -329,7 +377,15 @@ describe('bad input for every option', () => {
     [['--instance', '../up', 'jobs', 'list'], /--instance' must be/],
     [['--state-dir', '', 'jobs', 'list'], /--state-dir' is empty/],
     [['--server'], /--server needs a value/],
-    [['tools'], /needs a server: give --server URL/],
+    [['tools'], /needs a server: give --server URL or --command/],
+    [
+      ['--server', 'http://127.0.0.1:1/mcp', '--command', 'node x.js', 'tools'],
+      /--command' and --server are both given/,
+    ],
+    [['--command', 'node x.js', '--header', 'A: b', 'tools'], /--header' is given with --command/],
+    [['--command', 'node x.js', '--protocol', '2026-07-28', 'tools'], /--protocol' is 2026-07-28/],
+    [['--command', 'node x.js | tee log', 'tools'], /--command' contains the shell operator '\|'/],
+    [['--command', '', 'tools'], /--command' is empty/],
     [['jobs'], /which one\?/],
     [['jobs', 'frobnicate'], /unknown command 'frobnicate'/],
     [['launch'], /unknown command 'launch'/],

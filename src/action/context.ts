@@ -1,12 +1,12 @@
 /** Builds the job core's ports for a step: the local store under state-dir, the MCP task client, the clock, logs. */
 import type { CommandContext } from '../core/commands/context.js';
 import type { InputResponses } from '../core/parse.js';
-import { systemClock, type TaskClient } from '../core/ports.js';
+import { systemClock } from '../core/ports.js';
 import { createJobStore } from '../store/select.js';
 import type { CommonSettings } from './settings.js';
 import { secretEnvValues } from '../core/text.js';
 import type { Fallback } from '../core/ports.js';
-import type { PlacementSettings } from '../runner/placement.js';
+import { lazyMcpTaskClient, lazyPlacementTaskClient } from '../runner/lazy.js';
 import type { ActionHost } from './host.js';
 
 export interface PlacementChoice {
@@ -31,7 +31,7 @@ export function commandContext(
   for (const value of secretEnvValues(env)) host.setSecret(value);
   return {
     store,
-    tasks: lazyPlacement({
+    tasks: lazyPlacementTaskClient({
       stateDir: settings.stateDir,
       instance: settings.instance,
       store: settings.store,
@@ -41,34 +41,14 @@ export function commandContext(
       fallback: options.fallback ?? 'background',
       inProcess: options.inProcess ?? false,
       env,
-      http: lazyTaskClient({ ...options, warn: (message) => host.log.warning(message) }),
+      http: lazyMcpTaskClient({
+        ...(options.inputResponses === undefined ? {} : { inputResponses: options.inputResponses }),
+        warn: (message) => host.log.warning(message),
+      }),
       ...(options.inputResponses === undefined ? {} : { inputResponses: options.inputResponses }),
     }),
     clock: systemClock,
     log: host.log,
-  };
-}
-
-/** Where calls run (placement.ts) pulls in the MCP client and the job runner: loaded only when a server is contacted. */
-function lazyPlacement(settings: PlacementSettings): TaskClient {
-  return {
-    open: async (target, join, signal, deadline) => {
-      const { placementTaskClient } = await import('../runner/placement.js');
-      return placementTaskClient(settings).open(target, join, signal, deadline);
-    },
-  };
-}
-
-/**
- * The MCP client stack is most of the bundle: load it only when a server is really contacted, so a step answered
- * from the job record (a finished job, a bad input) starts and ends fast.
- */
-function lazyTaskClient(options: { inputResponses?: InputResponses; warn?: (message: string) => void }): TaskClient {
-  return {
-    open: async (target, join, signal, deadline) => {
-      const { McpTaskClient } = await import('../mcp/task-client.js');
-      return new McpTaskClient(options).open(target, join, signal, deadline);
-    },
   };
 }
 

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { invalidInput, JobError } from '../core/errors.js';
 import {
   LATEST,
+  parseCommand,
   parseDuration,
   parseHeaders,
   parseInputResponses,
@@ -20,18 +21,22 @@ import {
   type JsonObject,
 } from '../core/parse.js';
 import { PROTOCOL_CHOICES, type ProtocolChoice } from '../core/ports.js';
+import { serverName } from '../core/record.js';
 import { JOB_STATUSES, type JobStatus } from '../core/status.js';
 import { STORE_KINDS, type StoreKind } from '../store/select.js';
 
 /** The server a command that submits talks to. (Jobs already submitted carry their own server in their record.) */
 export interface ServerSelection {
+  /** The server's URL; for a stdio server (`--command`), its name in messages (`stdio: <command>`). */
   url: string;
   headers: Record<string, string>;
   protocol: ProtocolChoice;
+  /** A stdio server: its argv (split like a shell, nothing expanded), started in the current directory. */
+  stdio?: { command: string[]; cwd: string };
 }
 
 export interface GlobalSettings {
-  /** Set by `--server`; commands that submit or list tools need it. */
+  /** Set by `--server` or `--command`; commands that submit or list tools need it. */
   server?: ServerSelection;
   /** Header values (secrets) for every server contacted, also for jobs' own servers. Never stored. */
   headers: Record<string, string>;
@@ -73,7 +78,7 @@ export interface Invocation {
   command: Command;
 }
 
-const GLOBAL_VALUE = new Set(['server', 'header', 'protocol', 'instance', 'state-dir', 'store']);
+const GLOBAL_VALUE = new Set(['server', 'command', 'header', 'protocol', 'instance', 'state-dir', 'store']);
 const GLOBAL_FLAG = new Set(['json', 'help', 'version']);
 
 function usageError(message: string, input?: string): JobError {
@@ -112,7 +117,7 @@ function splitGlobal(argv: string[]): { options: Map<string, string[]>; rest: st
     }
     if (!GLOBAL_VALUE.has(name)) {
       throw usageError(
-        `Unknown global option '${arg.slice(0, eq < 0 ? undefined : eq).slice(0, 60)}' (global options, before the command: --server URL, --header "Name: value", --protocol, --instance NAME, --state-dir DIR, --store KIND, --json); see mcp-jobs --help`,
+        `Unknown global option '${arg.slice(0, eq < 0 ? undefined : eq).slice(0, 60)}' (global options, before the command: --server URL, --command "CMDLINE", --header "Name: value", --protocol, --instance NAME, --state-dir DIR, --store KIND, --json); see mcp-jobs --help`,
         arg,
       );
     }
@@ -130,7 +135,11 @@ function single(options: Map<string, string[]>, name: string): string | undefine
   return values?.[0];
 }
 
-export function parseGlobal(options: Map<string, string[]>, env: NodeJS.ProcessEnv): GlobalSettings {
+export function parseGlobal(
+  options: Map<string, string[]>,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): GlobalSettings {
   // Each --header is one `Name: value` line; parseHeaders never echoes a value in its errors.
   const headers = parseHeaders('--header', (options.get('header') ?? []).join('\n'));
   const protocol = single(options, 'protocol') ?? 'auto';
@@ -142,10 +151,32 @@ export function parseGlobal(options: Map<string, string[]>, env: NodeJS.ProcessE
     throw invalidInput('--store', `must be one of ${STORE_KINDS.join(', ')} (got '${store.slice(0, 40)}')`);
   }
   const rawServer = single(options, 'server');
-  const server =
-    rawServer === undefined
-      ? undefined
-      : { url: parseServerUrl('--server', rawServer).toString(), headers, protocol: protocol as ProtocolChoice };
+  const rawCommand = single(options, 'command');
+  let server: ServerSelection | undefined;
+  if (rawServer !== undefined && rawCommand !== undefined) {
+    throw invalidInput(
+      '--command',
+      'and --server are both given; give exactly one: --server (a Streamable HTTP URL) or --command (the command line of a stdio MCP server)',
+    );
+  }
+  if (rawCommand !== undefined) {
+    if (Object.keys(headers).length > 0) {
+      throw invalidInput(
+        '--header',
+        'is given with --command: headers are for HTTP servers; a stdio server takes its keys from the environment',
+      );
+    }
+    if (protocol === '2026-07-28') {
+      throw invalidInput(
+        '--protocol',
+        'is 2026-07-28, which mcp-jobs speaks over Streamable HTTP only; a stdio server (--command) speaks 2025-11-25',
+      );
+    }
+    const stdio = { command: parseCommand('--command', rawCommand), cwd };
+    server = { url: serverName({ transport: 'stdio', ...stdio }), headers: {}, protocol: 'auto', stdio };
+  } else if (rawServer !== undefined) {
+    server = { url: parseServerUrl('--server', rawServer).toString(), headers, protocol: protocol as ProtocolChoice };
+  }
   return {
     ...(server === undefined ? {} : { server }),
     headers,

@@ -3,6 +3,8 @@ import { EXIT_TABLE } from './exit.js';
 
 const GLOBAL = `Global options (before the command):
   --server URL            the MCP server (streamable HTTP) for tools and call
+  --command "CMDLINE"     or a stdio MCP server: its command line, split like a shell (no expansion), started in
+                          the current directory with this environment (give its keys in the environment)
   --header "Name: value"  a header for every request (repeatable); never stored, masked in output
   --protocol P            auto (default), 2025-11-25 or 2026-07-28
   --instance NAME         namespace of job records (default: default, or MCP_JOBS_INSTANCE)
@@ -29,12 +31,16 @@ ${GLOBAL}
 
 ${EXITS}`,
   tools: `Usage: mcp-jobs --server URL [--header "Name: value"] tools
+       mcp-jobs --command "CMDLINE" tools
 
 Lists the server's tools, each with its task support (required, optional, forbidden) and description.
 --json: an array of {name, description, task_support, input_schema}.`,
-  call: `Usage: mcp-jobs --server URL call TOOL [tool flags] [--args JSON] [--background] [--timeout DUR] [--job-key K]
+  call: `Usage: mcp-jobs --server URL|--command "CMDLINE" call TOOL [tool flags] [--args JSON] [--background]
+                        [--timeout DUR] [--job-key K]
 
-Calls TOOL as an MCP task. Tool flags come from the tool's input schema: --name value for strings, numbers
+Calls TOOL as an MCP task. A server (or tool) without task support, and a stdio server, run the call in the
+background job runner with --background (it lives as long as this machine's session or workflow job), or in this
+process without it. Tool flags come from the tool's input schema: --name value for strings, numbers
 and integers (parsed), --flag / --no-flag for booleans, enums checked, arrays by repeating the flag, objects as
 JSON. --args '{...}' gives arguments at once (flags win over it). mcp-jobs call TOOL --help lists a tool's flags.
 

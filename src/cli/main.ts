@@ -27,7 +27,8 @@ import {
 } from '../core/ports.js';
 import { serverName, type JobRecord } from '../core/record.js';
 import { isTerminal } from '../core/status.js';
-import { inert, redactSecrets } from '../core/text.js';
+import { inert, masker, redactSecrets, secretEnvValues } from '../core/text.js';
+import { lazyMcpTaskClient, lazyPlacementTaskClient } from '../runner/lazy.js';
 import { serverUrlSecrets } from '../action/secrets.js';
 import { onStopSignals, type Interrupt } from '../action/signals.js';
 import { createJobStore } from '../store/select.js';
@@ -79,21 +80,6 @@ function stderrLog(io: CliIo, secrets: Secrets): Log {
   };
 }
 
-/** The MCP client stack is most of the bundle: loaded only when a server is contacted. */
-function lazyTaskClient(inputResponses?: InputResponses): TaskClient {
-  return {
-    open: async (target, join, signal, deadline) => {
-      const { McpTaskClient } = await import('../mcp/task-client.js');
-      return new McpTaskClient(inputResponses === undefined ? {} : { inputResponses }).open(
-        target,
-        join,
-        signal,
-        deadline,
-      );
-    },
-  };
-}
-
 /** A task client whose first `open` hands out a connection already open (the one the tool's schema came from). */
 function primed(tasks: TaskClient, first: TaskConnection | undefined): TaskClient {
   let spare = first;
@@ -123,6 +109,11 @@ class Cli {
   }
 
   context(inputResponses?: InputResponses, tasks?: TaskClient): CommandContext {
+    const store = this.jobStore();
+    return { store, tasks: tasks ?? this.tasks({ inputResponses }), clock: systemClock, log: this.log };
+  }
+
+  private jobStore(): JobStore {
     this.store ??= createJobStore({
       kind: this.global.store,
       stateDir: this.global.stateDir,
@@ -130,7 +121,28 @@ class Cli {
       log: this.log,
       env: this.io.env,
     });
-    return { store: this.store, tasks: tasks ?? lazyTaskClient(inputResponses), clock: systemClock, log: this.log };
+    return this.store;
+  }
+
+  /**
+   * The task client, as the Action builds it (src/runner/placement.ts): task servers over HTTP; stdio servers and
+   * servers without tasks in the job runner (`--background`) or in this process (a call this process waits for).
+   */
+  private tasks(options: { inputResponses?: InputResponses | undefined; inProcess?: boolean } = {}): TaskClient {
+    const inputResponses = options.inputResponses === undefined ? {} : { inputResponses: options.inputResponses };
+    return lazyPlacementTaskClient({
+      stateDir: this.global.stateDir,
+      instance: this.global.instance,
+      store: this.global.store,
+      retentionDays: 1,
+      records: this.jobStore(),
+      log: this.log,
+      fallback: 'background',
+      inProcess: options.inProcess ?? false,
+      env: this.io.env,
+      ...inputResponses,
+      http: lazyMcpTaskClient({ ...inputResponses, warn: (message) => this.log.warning(message) }),
+    });
   }
 
   mask(text: string): string {
@@ -157,9 +169,11 @@ class Cli {
 
   server(command: string): ServerSelection {
     if (this.global.server === undefined) {
-      throw new JobError('INVALID_INPUT', `mcp-jobs ${command} needs a server: give --server URL before the command`, {
-        input: '--server',
-      });
+      throw new JobError(
+        'INVALID_INPUT',
+        `mcp-jobs ${command} needs a server: give --server URL or --command "CMDLINE" before the command`,
+        { input: '--server' },
+      );
     }
     return this.global.server;
   }
@@ -253,7 +267,10 @@ class Cli {
   }
 
   private async listTools(server: ServerSelection): Promise<{ tools: ToolInfo[]; connection: TaskConnection }> {
-    const connection = await lazyTaskClient().open(server);
+    const connection =
+      server.stdio === undefined
+        ? await lazyMcpTaskClient({ warn: (message) => this.log.warning(message) }).open(server)
+        : await openStdioForTools(server, server.stdio, this.io.env);
     try {
       if (connection.tools === undefined)
         throw new JobError('PROTOCOL_ERROR', `${server.url}: this connection cannot list tools`);
@@ -298,10 +315,20 @@ class Cli {
     }
     const interrupt = onStopSignals((m) => this.log.warning(m));
     try {
-      const ctx = this.context(undefined, primed(lazyTaskClient(), connection));
+      // A call this process waits for runs here when it needs no server-side task; one left running in the
+      // background goes to the job runner. The connection tool flags came from is reused for an HTTP task server
+      // (a stdio server's was this process's own, and is closed).
+      const tasks = this.tasks({ inProcess: !command.background });
+      if (server.stdio !== undefined) await connection?.close();
+      const ctx = this.context(undefined, server.stdio === undefined ? primed(tasks, connection) : tasks);
       const job = await submitJob(ctx, {
         instance: this.global.instance,
-        server: { url: server.url, headers: server.headers, protocol: server.protocol },
+        server: {
+          url: server.url,
+          headers: server.headers,
+          protocol: server.protocol,
+          ...(server.stdio === undefined ? {} : { stdio: server.stdio }),
+        },
         tool: command.tool,
         arguments: args,
         redact: [],
@@ -314,7 +341,7 @@ class Cli {
         return this.printJob(job, [`Job submitted: ${job.jobId} (task: ${job.remote?.taskId ?? 'none'})`], code);
       }
       this.log.info(`Job submitted: ${job.jobId} (task: ${job.remote?.taskId ?? 'none'})`);
-      const result = await waitJob(this.context(), {
+      const result = await waitJob(this.context(undefined, tasks), {
         instance: this.global.instance,
         job: job.jobId,
         headers: this.global.headers,
@@ -421,4 +448,48 @@ export function cliMain(argv: string[] = process.argv.slice(2)): void {
     process.exitCode = code;
     process.stderr.write('', () => process.exit(code));
   });
+}
+
+/**
+ * A connection to a stdio server of this process's own, for listing its tools (`tools`, tool flags): the server is
+ * started, asked, and ended when the connection closes. The call itself goes where calls run (the job runner).
+ */
+async function openStdioForTools(
+  target: ServerSelection,
+  stdio: { command: string[]; cwd: string },
+  env: NodeJS.ProcessEnv,
+): Promise<TaskConnection> {
+  const [{ McpTaskClient }, { StdioServerProcess }] = await Promise.all([
+    import('../mcp/task-client.js'),
+    import('../mcp/stdio.js'),
+  ]);
+  const server = new StdioServerProcess({ ...stdio, env, mask: masker(secretEnvValues(env)) });
+  let connection: TaskConnection;
+  try {
+    connection = await new McpTaskClient({ transport: () => server }).open({ ...target, protocol: '2025-11-25' });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return {
+    ...bindAll(connection),
+    close: async () => {
+      await connection.close().catch(() => undefined);
+      await server.close();
+    },
+  };
+}
+
+/** The methods of a connection as plain functions bound to it (to wrap one of them). */
+function bindAll(connection: TaskConnection): TaskConnection {
+  return {
+    session: () => connection.session(),
+    submit: (call, signal) => connection.submit(call, signal),
+    sessionTasks: (signal) => connection.sessionTasks(signal),
+    snapshot: (remote, signal) => connection.snapshot(remote, signal),
+    watch: (remote, options) => connection.watch(remote, options),
+    cancel: (remote, signal, why) => connection.cancel(remote, signal, why),
+    close: () => connection.close(),
+    ...(connection.tools === undefined ? {} : { tools: (signal?: AbortSignal) => connection.tools!(signal) }),
+  };
 }

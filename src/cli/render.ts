@@ -18,6 +18,7 @@ export interface JobJson {
   remote_status: string | null;
   status_message: string | null;
   task_id: string | null;
+  kind: 'task' | 'call';
   server: string;
   arguments: unknown;
   redacted_arguments: string[];
@@ -44,6 +45,7 @@ export function jobJson(job: JobRecord, options: { withResult?: boolean } = {}):
     remote_status: job.remoteStatus ?? null,
     status_message: job.statusMessage ?? null,
     task_id: job.remote?.taskId ?? null,
+    kind: job.kind ?? 'task',
     server: serverName(job.server),
     arguments: job.arguments,
     redacted_arguments: job.redactedArguments,

@@ -3,7 +3,7 @@
  * to it over its socket (channel.ts). To the job core it is one more TaskClient.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { JobError } from '../core/errors.js';
@@ -45,9 +45,19 @@ export interface RunnerClientOptions {
   plain?: boolean;
 }
 
-/** dist/runner/index.js beside the running entry (dist/<entry>/index.js). */
+/**
+ * dist/runner/index.js beside the running entry (dist/<entry>/index.js), found through symlinks: `npm i -g` runs
+ * the CLI as a link in a bin directory.
+ */
 export function defaultRunnerEntry(): string {
-  return join(dirname(process.argv[1] ?? '.'), '..', 'runner', 'index.js');
+  const entry = process.argv[1] ?? '.';
+  let real = entry;
+  try {
+    real = realpathSync(entry);
+  } catch {
+    // Not a file we can resolve: take it as given.
+  }
+  return join(dirname(real), '..', 'runner', 'index.js');
 }
 
 export class RunnerTaskClient implements TaskClient {
