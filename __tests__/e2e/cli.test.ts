@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, describeCli, runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { allFiles } from '../helpers/jobs.js';
+import { gone } from '../helpers/processes.js';
 import { describeRun, makeRunnerTemp, REPO_ROOT, runEntry } from '../helpers/runner.js';
 import {
   fixtureTask,
@@ -340,30 +341,13 @@ describe('--command: a stdio server without tasks, through the job runner', () =
       fs.readFileSync(path.join(stateDir, 'instances', 'default', 'jobs', `${jobId}.json`), 'utf8'),
     );
     const serverPid = Number(/pid (\d+)/.exec(fs.readFileSync(events, 'utf8'))![1]);
-    await until(() => !alive(record.runner.pid) && !alive(serverPid));
+    expect(await gone(record.runner.pid)).toBe(true);
+    expect(await gone(serverPid)).toBe(true);
     // The environment's secret is in no file the CLI or the runner wrote.
     for (const { file, text } of allFiles(stateDir))
       expect({ file, leaked: text.includes(env.FIXTURE_SECRET_TOKEN) }).toEqual({ file, leaked: false });
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for `check` to hold, polling: how long the processes take to go is not the point, that they go is. */
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('still running after 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('bad input for every option', () => {
   const stateDir = tempDir();

@@ -9,30 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { allFiles, readRecord, stateDirOf } from '../helpers/jobs.js';
 import { describeRun, makeRunnerTemp, runEntry, type RunEntryResult } from '../helpers/runner.js';
+import { alive, gone } from '../helpers/processes.js';
 import { EVERYTHING_ENTRY, FIXTURES_DIR, startEverythingServer, type RunningServer } from '../helpers/servers.js';
 
 const PLAIN_SERVER = path.join(FIXTURES_DIR, 'plain-stdio-server.mjs');
 const EVERYTHING_STDIO = `node ${EVERYTHING_ENTRY} stdio`;
 const SECRET = 'sk-stdio-secret-6c1f0d9e4b';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits (generously: the machine is loaded) until the process is gone; false if it never goes. */
-async function gone(pid: number, deadlineMs = 30_000): Promise<boolean> {
-  const until = Date.now() + deadlineMs;
-  while (alive(pid)) {
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return true;
-}
 
 /** The PIDs the job runner logged: its own and each stdio server's. */
 function runnerPids(runnerTemp: string): { runners: number[]; servers: number[] } {
