@@ -1,13 +1,12 @@
-/** Builds the job core's ports for a step: the local store under state-dir, the MCP task client, the clock, logs. */
+/** Builds the job core's ports for a step: the job store, the task client (placement.ts), the clock, logs. */
 import type { CommandContext } from '../core/commands/context.js';
 import type { InputResponses } from '../core/parse.js';
-import { systemClock } from '../core/ports.js';
-import { createJobStore } from '../store/select.js';
-import type { CommonSettings } from './settings.js';
+import { systemClock, type Fallback } from '../core/ports.js';
 import { secretEnvValues } from '../core/text.js';
-import type { Fallback } from '../core/ports.js';
 import { lazyMcpTaskClient, lazyPlacementTaskClient } from '../runner/lazy.js';
+import { createJobStore } from '../store/select.js';
 import type { ActionHost } from './host.js';
+import type { CommonSettings } from './settings.js';
 
 export interface PlacementChoice {
   fallback?: Fallback;
