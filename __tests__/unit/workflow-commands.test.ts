@@ -95,6 +95,22 @@ describe('the workflow commands, next to @actions/core', () => {
     expect(fileAfter('GITHUB_OUTPUT', () => ours.setOutput('a', 'x\ny'))).toBe('a<<DELIMITER\nx\ny\nDELIMITER\n');
   });
 
+  it('never uses a delimiter that the value contains, so no value can end its block early', () => {
+    const file = path.join(dir, 'delimited');
+    for (let i = 0; i < 50; i++) {
+      fs.writeFileSync(file, '');
+      process.env.GITHUB_OUTPUT = file;
+      const value = `line\nghadelimiter_${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}\nnot-an-output<<x`;
+      ours.setOutput('out', value);
+      const [head, ...rest] = fs.readFileSync(file, 'utf8').split('\n');
+      const delimiter = head!.slice('out<<'.length);
+      expect(delimiter).toMatch(/^ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(value.includes(delimiter)).toBe(false);
+      // The runner reads the value up to the first line that is the delimiter: all of it, and nothing more.
+      expect(rest.slice(0, rest.indexOf(delimiter)).join('\n')).toBe(value);
+    }
+  });
+
   it('falls back to the stdout commands where the runner gives no file, as @actions/core does', () => {
     delete process.env.GITHUB_OUTPUT;
     delete process.env.GITHUB_STATE;

@@ -3,7 +3,7 @@
  * holds a secret (no headers, redacted arguments). Every change goes through `applyChange`, which enforces the
  * status machine and keeps a capped event history.
  */
-import { randomBytes } from 'node:crypto';
+import { crypto } from './lazy-crypto.js';
 import { z } from './schema.js';
 import { JobError } from './errors.js';
 import type { JsonObject } from './parse.js';
@@ -194,7 +194,7 @@ export function resultFileText(result: unknown): string {
 /** `job_` + 20 random base32 characters: safe in file names, cache keys and artifact names. */
 export function newJobId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const bytes = randomBytes(20);
+  const bytes = crypto().randomBytes(20);
   let id = 'job_';
   for (const byte of bytes) id += alphabet[byte % 32];
   return id;

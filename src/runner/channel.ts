@@ -7,7 +7,7 @@
  * knows within milliseconds (not after a heartbeat timeout) that the job is lost. Files polled at human intervals
  * would be slow, and a TCP port would be reachable by every local user.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -29,10 +29,10 @@ export function hostName(): string {
 
 /** The socket of the runner of one workflow job: `<state-dir>/runner/<hash>.sock` (in the temp dir when too long). */
 export function socketPath(stateDir: string, workflowJob: string): string {
-  const hash = createHash('sha256').update(`${workflowJob}\n${hostName()}`).digest('hex');
+  const hash = crypto().createHash('sha256').update(`${workflowJob}\n${hostName()}`).digest('hex');
   const path = join(stateDir, 'runner', `${hash.slice(0, 16)}.sock`);
   if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return path;
-  const long = createHash('sha256').update(`${stateDir}\n${workflowJob}\n${hostName()}`).digest('hex');
+  const long = crypto().createHash('sha256').update(`${stateDir}\n${workflowJob}\n${hostName()}`).digest('hex');
   return join(tmpdir(), `mcp-jobs-${long.slice(0, 16)}.sock`);
 }
 

@@ -7,7 +7,7 @@
  * - records every status change, status message and progress notification, and tells the watchers at once;
  * - when its last job has ended and been recorded, closes its servers (stdin, SIGTERM, SIGKILL) and says it is idle.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { join } from 'node:path';
 import { changeFromSnapshot, record, type CommandContext } from '../core/commands/context.js';
 import { changeFromOutcome } from '../core/commands/wait.js';
@@ -390,7 +390,8 @@ export class CallEngine {
     const key =
       stdio === undefined
         ? `http ${spec.jobId}`
-        : `stdio ${createHash('sha256')
+        : `stdio ${crypto()
+            .createHash('sha256')
             .update(JSON.stringify([stdio.command, stdio.cwd]))
             .digest('hex')
             .slice(0, 16)}`;

@@ -13,7 +13,7 @@
  *   a miss and an outage. The library's failure lines are therefore taken out of the step's log while a call runs
  *   (see `capture`) and become the cause of our one STORE_UNAVAILABLE warning, instead of 2-4 vague warnings.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Limit, Mutex, STORE_CALLS_AT_ONCE, storeUnavailable, type Blob, type RevisionBlobs } from './blobs.js';
@@ -30,7 +30,7 @@ export function blobFile(nameOrPrefix: string): { file: string; group: string } 
   const parts = nameOrPrefix.split('~');
   if (parts.length < 4) throw new Error(`cache blob name '${nameOrPrefix}' has no group (three '~' parts)`);
   const group = parts.slice(0, 3).join('~');
-  return { file: `mcp-jobs-${createHash('sha256').update(group).digest('hex').slice(0, 24)}.json`, group };
+  return { file: `mcp-jobs-${crypto().createHash('sha256').update(group).digest('hex').slice(0, 24)}.json`, group };
 }
 
 /**

@@ -3,7 +3,6 @@
  * jobs and hold results), and records and results atomically, so a reader never sees half a file and a killed step
  * never leaves one damaged.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 
 export interface OwnerOnlyOptions {
@@ -24,9 +23,16 @@ export async function writeOwnerOnly(path: string, content: string, options: Own
   }
 }
 
-/** A temporary name beside `path`, for a file that is renamed (or linked) into place once written. */
+let temps = 0;
+
+/**
+ * A temporary name beside `path`, for a file that is renamed (or linked) into place once written. The process ID and
+ * a counter make it unique among the writers on this machine (no two live processes share a PID); the random part
+ * only keeps names apart across PID reuse. Not from node:crypto: a step answered from its record writes its result
+ * file this way, and loading node:crypto alone costs a sixth of that step.
+ */
 export function tempBeside(path: string): string {
-  return `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  return `${path}.${process.pid}-${++temps}-${Math.random().toString(36).slice(2, 8)}.tmp`;
 }
 
 /** Replaces `path` atomically: a flushed owner-only temporary file beside it, renamed over it. */

@@ -8,7 +8,7 @@
  * Beside the records: large results (`results/<job-id>.json`, the file steps report as `result-file`) and the
  * claims of `job-key` turns (`keys/<digest>.<turn>.claim`, made with an exclusive create).
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJobError, JobError } from '../core/errors.js';
@@ -324,7 +324,7 @@ export class LocalJobStore implements JobStore {
 
 /** A `job-key` as a name: keys are free text (up to 256 characters). */
 export function keyDigest(jobKey: string): string {
-  return createHash('sha256').update(jobKey).digest('hex').slice(0, 24);
+  return crypto().createHash('sha256').update(jobKey).digest('hex').slice(0, 24);
 }
 
 function sameContent(a: JobRecord, b: JobRecord): boolean {

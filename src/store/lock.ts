@@ -8,7 +8,7 @@
  * than `staleMs` (a pid reused, or another host on a shared disk). Breaking a stale lock is itself done holding
  * `<lock>.break`, so two processes breaking the same stale lock cannot remove the fresh one a third just took.
  */
-import { randomBytes } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -63,7 +63,7 @@ async function hold<T>(path: string, options: LockOptions, fn: () => Promise<T>)
 }
 
 async function acquire(path: string, options: LockOptions): Promise<string> {
-  const nonce = randomBytes(8).toString('hex');
+  const nonce = crypto().randomBytes(8).toString('hex');
   const deadline = Date.now() + options.timeoutMs;
   for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
     if (await tryCreate(path, nonce)) return nonce;
@@ -160,7 +160,7 @@ function isAlive(pid: number): boolean {
 /** Removes a stale lock, unless it changed since it was judged stale (a new holder took it meanwhile). */
 async function breakStale(path: string, stale: Holder, options: LockOptions): Promise<void> {
   const guard = `${path}.break`;
-  const nonce = randomBytes(8).toString('hex');
+  const nonce = crypto().randomBytes(8).toString('hex');
   if (!(await tryCreate(guard, nonce))) {
     // Another process is breaking it. A guard left by one that died there is only ever held for an instant.
     const other = await readHolder(guard);

@@ -4,7 +4,7 @@
  * the result. The record keeps `resultRef` ({bytes, sha256} of the result's canonical text) and every store keeps the
  * text once per job: a result file on disk, one write-once blob in a shared store.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { JobError } from '../core/errors.js';
 import { RESULT_INLINE_LIMIT_BYTES, resultFileText, type JobRecord, type ResultRef } from '../core/record.js';
 
@@ -29,7 +29,7 @@ export function externalize(record: JobRecord): ExternalResult | undefined {
 export function refOf(text: string): ResultRef {
   return {
     bytes: Buffer.byteLength(text, 'utf8'),
-    sha256: createHash('sha256').update(text, 'utf8').digest('hex'),
+    sha256: crypto().createHash('sha256').update(text, 'utf8').digest('hex'),
   };
 }
 

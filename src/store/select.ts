@@ -1,5 +1,5 @@
 /** Builds the job store a step asked for with its `store` input. */
-import { randomBytes } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobError } from '../core/errors.js';
@@ -71,7 +71,7 @@ function usableStateDir(dir: string): void {
   }
   if (!statSync(dir).isDirectory()) throw fail('it is not a directory');
   // The only sure test of writability (permissions, read-only mounts, ACLs) is to write.
-  const probe = join(dir, `.probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const probe = join(dir, `.probe-${process.pid}-${crypto().randomBytes(4).toString('hex')}`);
   try {
     writeFileSync(probe, '', { flag: 'wx', mode: 0o600 });
   } catch (error) {

@@ -12,7 +12,7 @@
  * carries its `resultRef`), and the claims of `job-key` turns (`…~run<id>~claim~<key digest>~<turn>`): a name can be
  * created once, so the first claim of a turn wins and every other writer learns the winner's job ID from it.
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../core/lazy-crypto.js';
 import { JobError } from '../core/errors.js';
 import { isJobId } from '../core/parse.js';
 import type { KeyClaim } from '../core/ports.js';
@@ -245,5 +245,5 @@ export class SharedJobStore {
 }
 
 function digest(jobKey: string): string {
-  return createHash('sha256').update(jobKey).digest('hex').slice(0, 24);
+  return crypto().createHash('sha256').update(jobKey).digest('hex').slice(0, 24);
 }
