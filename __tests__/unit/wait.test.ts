@@ -115,6 +115,34 @@ describe('waitJob: following the task', () => {
     expect(h.store.stored(job)).toEqual(result.record);
   });
 
+  it('records the progress of a task it follows, but leaves a call the job runner owns to the runner', async () => {
+    const h = harness();
+    const task = seeded(h);
+    h.conn.onWatch = async (_remote, options) => {
+      await options.onProgress?.({ progress: 1, total: 2, message: 'half' });
+      return { status: 'completed', result: RESULT };
+    };
+    await waitJob(h.ctx, request(task.jobId));
+    expect(h.store.puts.some((put) => put.progress?.message === 'half')).toBe(true);
+
+    // A plain call in the job runner: this wait's copy says queued, the runner has recorded it running meanwhile.
+    const call = seeded(h, {
+      ...queuedJob({ jobId: 'job_runnercall000001' }),
+      kind: 'call',
+      runner: { workflowJob: '1/1/build', host: 'h', socket: '/tmp/s', pid: 4242 },
+      remote: { ...runningJob().remote!, taskId: 'call-job_runnercall000001' },
+    });
+    h.conn.onWatch = async (_remote, options) => {
+      h.store.seed({ ...h.store.stored(call), status: 'running', remoteStatus: 'working' });
+      await options.onProgress?.({ progress: 1, total: 2, message: 'runner half' });
+      return { status: 'completed', result: RESULT };
+    };
+    const result = await waitJob(h.ctx, request(call.jobId));
+    expect(result.record.status).toBe('completed');
+    expect(h.log.infos).toContainEqual(expect.stringContaining('progress 1/2: runner half'));
+    expect(h.store.puts.some((put) => put.progress?.message === 'runner half')).toBe(false);
+  });
+
   it('rejoins the task session with the recorded server and the given headers', async () => {
     const h = harness();
     const job = seeded(h);

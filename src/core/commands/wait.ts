@@ -126,6 +126,9 @@ export async function waitJob(ctx: CommandContext, req: WaitRequest): Promise<Wa
     if (!last && now.getTime() - progressAt < PROGRESS_EVERY_MS) return undefined;
     progressAt = now.getTime();
     ctx.log.info(progressLine(job.jobId, update));
+    // A call the job runner (or this process's engine) owns is recorded by it, progress included: a second writer
+    // here could only repeat it, with a status this copy of the record may no longer hold.
+    if (ownedByEngine(job)) return undefined;
     return track({ status: job.status, progress: { ...update, at: now.toISOString() } }, true);
   };
 
@@ -458,4 +461,9 @@ export function changeFromOutcome(outcome: TaskOutcome): JobChange {
     case 'cancelled':
       return { ...task, status: 'canceled', remoteStatus: 'cancelled' };
   }
+}
+
+/** Whether a job's call is owned by the call engine (the job runner, or an in-process call): stdio or plain calls. */
+function ownedByEngine(job: JobRecord): boolean {
+  return job.runner !== undefined || job.kind === 'call' || job.server.transport === 'stdio';
 }
