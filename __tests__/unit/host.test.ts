@@ -9,6 +9,7 @@ import path from 'node:path';
 import { actionsHost } from '../../src/action/host.js';
 import { escapeMarkdown } from '../../src/core/text.js';
 import { parseWorkflowCommands, runnerCommandLines } from '../helpers/runner.js';
+import { captureStdout } from '../helpers/stdout.js';
 
 let dir: string;
 let summaryFile: string;
@@ -31,13 +32,9 @@ beforeEach(() => {
   const exitCode = process.exitCode;
   process.env.GITHUB_STEP_SUMMARY = summaryFile;
   written = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    written += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  }) as typeof process.stdout.write;
+  const restoreStdout = captureStdout((text) => (written += text));
   restore = () => {
-    process.stdout.write = write;
+    restoreStdout();
     process.exitCode = exitCode;
     if (before === undefined) delete process.env.GITHUB_STEP_SUMMARY;
     else process.env.GITHUB_STEP_SUMMARY = before;

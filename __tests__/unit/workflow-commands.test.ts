@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ours from '../../src/action/workflow-commands.js';
+import { captureStdout } from '../helpers/stdout.js';
 
 const TRICKY = [
   'plain',
@@ -35,14 +36,7 @@ afterAll(() => {
 
 beforeEach(() => {
   written = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    written += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return true;
-  }) as typeof process.stdout.write;
-  restore = () => {
-    process.stdout.write = write;
-  };
+  restore = captureStdout((text) => (written += text));
 });
 
 afterEach(() => {
